@@ -1,0 +1,15 @@
+"""Admin blueprint: everything under /admin requires the admin role."""
+from flask import Blueprint
+
+from ..auth import admin_required
+
+bp = Blueprint("admin", __name__)
+
+
+@bp.before_request
+@admin_required
+def require_admin():
+    """Every admin route is gated here, so a new route cannot forget the check."""
+
+
+from . import routes  # noqa: E402,F401

@@ -1,0 +1,86 @@
+"""Configuration from the environment, with generated development keys."""
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+PRODUCTION_VALUES = {"production", "prod"}
+
+
+class ConfigError(RuntimeError):
+    """Raised when the app cannot start with the configuration it was given."""
+
+
+def _instance_key(instance_path, filename, make):
+    """Read a development key from instance/, creating it once if missing."""
+    path = Path(instance_path) / filename
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+    return value
+
+
+def _int_env(name, default):
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def load_config(instance_path, overrides=None):
+    """Build the app's settings from the environment; overrides (tests) win and skip key files."""
+    overrides = overrides or {}
+    production = os.environ.get("ZARTS_ENV", "development").lower() in PRODUCTION_VALUES
+    secret_key = overrides.get("SECRET_KEY") or os.environ.get("SECRET_KEY")
+    secrets_key = overrides.get("ZARTS_SECRETS_KEY") or os.environ.get("ZARTS_SECRETS_KEY")
+    if production:
+        missing = [n for n, v in (("SECRET_KEY", secret_key), ("ZARTS_SECRETS_KEY", secrets_key)) if not v]
+        if missing:
+            raise ConfigError(
+                "ZARTS_ENV=production needs " + " and ".join(missing)
+                + "; generate ZARTS_SECRETS_KEY with: python -c 'from cryptography.fernet import"
+                " Fernet; print(Fernet.generate_key().decode())'"
+            )
+    else:
+        secret_key = secret_key or _instance_key(instance_path, "secret_key", lambda: secrets.token_hex(32))
+        secrets_key = secrets_key or _instance_key(
+            instance_path, "secrets.key", lambda: Fernet.generate_key().decode()
+        )
+    database_url = overrides.get("SQLALCHEMY_DATABASE_URI") or os.environ.get("DATABASE_URL")
+    if not database_url:
+        Path(instance_path).mkdir(parents=True, exist_ok=True)
+        database_url = "sqlite:///" + str(Path(instance_path) / "zarts.sqlite")
+    settings = {
+        "ZARTS_ENV": "production" if production else "development",
+        "SECRET_KEY": secret_key,
+        "ZARTS_SECRETS_KEY": secrets_key,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "ZARTS_QUEUE_PREFIX": os.environ.get("ZARTS_QUEUE_PREFIX", "zarts"),
+        "WEBHOOK_MAX_BYTES": _int_env("WEBHOOK_MAX_BYTES", 1024 * 1024),
+        "SECRET_ROTATION_OVERLAP_HOURS": _int_env("SECRET_ROTATION_OVERLAP_HOURS", 24),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "WTF_CSRF_TIME_LIMIT": None,
+    }
+    settings.update(overrides)
+    return settings
+
+
+def engine_options(database_url):
+    """Pool settings that keep long-lived MySQL connections healthy."""
+    if database_url.startswith("mysql"):
+        return {"pool_pre_ping": True, "pool_recycle": 280}
+    return {}

@@ -1,0 +1,33 @@
+"""/ and /healthz."""
+from flask import jsonify, redirect, url_for
+from flask_login import current_user
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..extensions import db
+from ..queues import queue_status
+from . import bp
+
+
+@bp.route("/")
+def index():
+    """Send each user to their home: admins to the health board, clients to their portal."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    if current_user.is_admin:
+        return redirect(url_for("admin.home"))
+    return redirect(url_for("portal.home"))
+
+
+@bp.route("/healthz")
+def healthz():
+    """JSON: is the database reachable, is the queue reachable. 503 when either is not."""
+    try:
+        db.session.execute(text("SELECT 1"))
+        database = {"ok": True}
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        database = {"ok": False, "error": type(exc).__name__}
+    queue = queue_status()
+    ok = database["ok"] and queue["ok"]
+    return jsonify({"ok": ok, "database": database, "queue": queue}), 200 if ok else 503
