@@ -1,0 +1,45 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test venv-run venv-dev migrate demo worker clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.run-deps: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.run-deps
+
+venv-run: $(VENV)/.run-deps
+venv-dev: $(VENV)/.dev-deps
+
+migrate: venv-run
+	$(FLASK) db upgrade
+
+demo: migrate
+	$(FLASK) zarts demo
+
+## run: install, migrate, load demo data (first run only), serve on http://$(HOST):$(PORT) with jobs in-process
+run: demo
+	@echo "zarts is starting on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+## test: install dev deps and run the whole suite (SQLite; MariaDB + Redis with TEST_DATABASE_URL/TEST_REDIS_URL)
+test: venv-dev
+	$(PY) -m pytest
+
+worker: venv-run
+	$(PY) worker.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis
