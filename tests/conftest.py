@@ -38,6 +38,8 @@ def _test_config(url, redis_url=None):
         "REDIS_URL": redis_url,
         "ZARTS_QUEUE_PREFIX": f"zarts-test-{backends.RUN_ID}",
         "WTF_CSRF_ENABLED": False,
+        "OUTBOX_SYNC": True,
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast in tests; production uses scrypt
     }
 
 

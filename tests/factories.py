@@ -32,3 +32,30 @@ def make_connection(provider_key="stripe", client=None, owner=None, reason="Feed
     connection, secret = connections.create_connection(provider_key, client.slug, owner.email, reason)
     db.session.commit()
     return connection, secret
+
+
+EVENT_TYPE_HEADERS = {"github": "X-GitHub-Event", "shopify": "X-Shopify-Topic"}
+
+
+def signed_delivery(provider_key, secret, event_type=None, payload=None, msg_id=None, timestamp=None):
+    """(body bytes, headers) as the provider would send a sample event, signed with secret."""
+    import copy
+    import json
+    import uuid
+
+    from zarts.providers import definition
+    from zarts.services import signatures
+
+    shipped = definition(provider_key)
+    event_type = event_type or next(iter(shipped["samples"]))
+    msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
+    if payload is None:
+        payload = copy.deepcopy(shipped["samples"][event_type])
+        if provider_key == "stripe":
+            payload["id"] = msg_id  # Stripe's dedupe key is the payload's event id
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    headers = signatures.sign(shipped["signature_scheme"], body, secret, msg_id=msg_id, timestamp=timestamp)
+    headers["Content-Type"] = "application/json"
+    if provider_key in EVENT_TYPE_HEADERS:
+        headers[EVENT_TYPE_HEADERS[provider_key]] = event_type
+    return body, headers

@@ -10,7 +10,19 @@ from sqlalchemy.exc import SQLAlchemyError
 from .extensions import db
 from .services import DomainError, accounts, connections, demo, events
 
-zarts = click.Group("zarts", help="Set up and inspect zarts from scripts.")
+
+class _OneLineErrors(click.Group):
+    """Usage mistakes (a missing or invalid option) end in one `error:` line, like domain errors."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            click.echo("error: " + " ".join(exc.format_message().split()), err=True)
+            ctx.exit(2)
+
+
+zarts = _OneLineErrors("zarts", help="Set up and inspect zarts from scripts.")
 
 
 def init_app(app):

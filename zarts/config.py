@@ -5,6 +5,11 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+# Kept here (not imported from services) so configuration loads without the domain.
+DEFAULT_SENSITIVE_KEYS = (
+    "password", "secret", "token", "authorization", "card", "iban", "ssn", "email", "phone", "address",
+)
+
 PRODUCTION_VALUES = {"production", "prod"}
 
 
@@ -34,6 +39,13 @@ def _int_env(name, default):
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def _list_env(name, default):
+    raw = os.environ.get(name)
+    if not raw:
+        return tuple(default)
+    return tuple(item.strip().lower() for item in raw.split(",") if item.strip())
+
+
 def load_config(instance_path, overrides=None):
     """Build the app's settings from the environment; overrides (tests) win and skip key files."""
     overrides = overrides or {}
@@ -53,6 +65,10 @@ def load_config(instance_path, overrides=None):
         secrets_key = secrets_key or _instance_key(
             instance_path, "secrets.key", lambda: Fernet.generate_key().decode()
         )
+    try:
+        Fernet(secrets_key.encode())
+    except (ValueError, TypeError) as exc:
+        raise ConfigError("ZARTS_SECRETS_KEY is not a valid Fernet key (32 url-safe base64-encoded bytes)") from exc
     database_url = overrides.get("SQLALCHEMY_DATABASE_URI") or os.environ.get("DATABASE_URL")
     if not database_url:
         Path(instance_path).mkdir(parents=True, exist_ok=True)
@@ -67,6 +83,9 @@ def load_config(instance_path, overrides=None):
         "ZARTS_QUEUE_PREFIX": os.environ.get("ZARTS_QUEUE_PREFIX", "zarts"),
         "WEBHOOK_MAX_BYTES": _int_env("WEBHOOK_MAX_BYTES", 1024 * 1024),
         "SECRET_ROTATION_OVERLAP_HOURS": _int_env("SECRET_ROTATION_OVERLAP_HOURS", 24),
+        "PAYLOAD_SENSITIVE_KEYS": _list_env("ZARTS_SENSITIVE_KEYS", DEFAULT_SENSITIVE_KEYS),
+        "OUTBOX_SYNC": False,
+        "PASSWORD_HASH_METHOD": "scrypt",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

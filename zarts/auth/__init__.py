@@ -30,7 +30,7 @@ def unauthorized():
     """Anonymous users go to the login page; htmx requests are told to redirect the page."""
     target = url_for("auth.login", next=request.full_path.rstrip("?"))
     if request.headers.get("HX-Request") == "true":
-        return htmx_response("", status=401, redirect=target)
+        return htmx_response("", 401, redirect=target)
     return redirect(target)
 
 

@@ -50,9 +50,9 @@ class User(UserMixin, db.Model):
     def display_name(self):
         return self.name or self.email
 
-    def set_password(self, password):
+    def set_password(self, password, method="scrypt"):
         """Store a salted hash of the password, never the password."""
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = generate_password_hash(password, method=method)
 
     def check_password(self, password):
         """True when the password matches the stored hash."""

@@ -2,6 +2,7 @@
 import re
 
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from sqlalchemy import func
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -67,7 +68,7 @@ def create_user(email, password, role, client_slug=None, name=""):
     if db.session.scalar(db.select(User).where(func.lower(User.email) == email)):
         raise DomainError(f"a user with email '{email}' already exists")
     user = User(email=email, name=name, role=role, client=client)
-    user.set_password(password)
+    user.set_password(password, current_app.config["PASSWORD_HASH_METHOD"])
     db.session.add(user)
     db.session.flush()
     return user
