@@ -1,10 +1,39 @@
-"""POST /webhooks/<provider_key>/<connection_key>."""
-from flask import jsonify
+"""POST /webhooks/<provider_key>/<connection_key>: the provider-facing contract."""
+from flask import current_app, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
 
+from ..extensions import db
+from ..services import outbox, receipt
 from . import bp
+
+RETRY_AFTER_SECONDS = "30"
 
 
 @bp.route("/<provider_key>/<connection_key>", methods=["POST"])
 def webhook_receive(provider_key, connection_key):
-    """Receipt is built in the webhook-receipt issue; until then nothing is accepted."""
-    return jsonify({"error": "webhook receipt is not enabled yet"}), 404
+    """Verify, dedupe and store one delivery; 202 accepted, 200 duplicate, 4xx with a reason."""
+    try:
+        result = receipt.receive(
+            provider_key, connection_key, request.headers, request.stream.read,
+            request.content_type or "", request.content_length,
+        )
+    except receipt.Rejection as rejection:
+        return _reject(rejection)
+    except SQLAlchemyError:
+        db.session.rollback()
+        current_app.logger.warning("webhook not stored: database unavailable", exc_info=True)
+        response = jsonify({"error": "temporarily unable to store the event; retry later"})
+        response.status_code, response.headers["Retry-After"] = 503, RETRY_AFTER_SECONDS
+        return response
+    if result.status == 202:
+        outbox.notify(result.event_id)
+    return jsonify(result.body), result.status
+
+
+def _reject(rejection):
+    if rejection.counted:
+        try:
+            receipt.count_rejection(rejection.connection_id, rejection.reason)
+        except SQLAlchemyError:
+            db.session.rollback()  # the answer to the sender matters more than the counter
+    return jsonify({"error": rejection.reason}), rejection.status

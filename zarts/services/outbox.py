@@ -1,0 +1,63 @@
+"""After-commit hand-off of accepted events to the queue, batched off the request's hot path.
+
+Each web process keeps a short in-memory list of event ids it has committed and a relay thread
+that enqueues them as one job per batch. The list is only a shortcut: an id lost with a crashed
+process is still `received` in the database, where the sweeper finds it.
+"""
+import os
+import threading
+
+from flask import current_app
+
+from .. import jobs
+
+BATCH_MAX = 200
+BATCH_WAIT_SECONDS = 0.02
+
+
+class Relay:
+    """One per app and process; started lazily so it survives gunicorn's fork."""
+
+    def __init__(self, app):
+        self.app = app
+        self.pending = []
+        self.cond = threading.Condition()
+        self.pid = None
+
+    def notify(self, event_id):
+        """Queue an event id for hand-off; returns at once."""
+        with self.cond:
+            self.pending.append(event_id)
+            if self.pid != os.getpid():
+                self.pid = os.getpid()
+                threading.Thread(target=self._run, name="zarts-outbox", daemon=True).start()
+            self.cond.notify()
+
+    def _run(self):
+        while True:
+            with self.cond:
+                while not self.pending:
+                    self.cond.wait()
+                if len(self.pending) < BATCH_MAX:
+                    self.cond.wait(BATCH_WAIT_SECONDS)  # let a burst gather into one job
+                batch, self.pending = self.pending[:BATCH_MAX], self.pending[BATCH_MAX:]
+            self._flush(batch)
+
+    def _flush(self, batch):
+        with self.app.app_context():
+            try:
+                jobs.enqueue_normalize(batch)
+            except Exception:  # the relay must survive anything; the sweeper is the safety net
+                self.app.logger.exception("outbox flush failed; %d event(s) left for the sweeper", len(batch))
+
+
+def notify(event_id):
+    """Hand one committed event over, synchronously when OUTBOX_SYNC is set (tests)."""
+    app = current_app._get_current_object()
+    if app.config.get("OUTBOX_SYNC"):
+        jobs.enqueue_normalize([event_id])
+        return
+    relay = app.extensions.get("zarts_outbox")
+    if relay is None:
+        relay = app.extensions.setdefault("zarts_outbox", Relay(app))
+    relay.notify(event_id)
