@@ -1,6 +1,7 @@
 """Start an RQ worker (with its scheduler) for the zarts queues: `python worker.py [--burst]`.
 
-Run any number of these, on any host that reaches the same REDIS_URL and DATABASE_URL.
+Run any number of these, on any host that reaches the same REDIS_URL and DATABASE_URL. Each
+worker also runs the periodic sweeper; a short Redis lock lets only one of them sweep at a time.
 """
 import argparse
 import sys
@@ -8,23 +9,29 @@ import sys
 from rq import SimpleWorker
 
 from zarts import create_app
+from zarts.jobs import normalize, periodic
 from zarts.queues import QUEUE_NAMES, get_queue, redis_connection
 
 
 def main(argv=None):
-    """Work the zarts queues inside one app context (jobs take ids and use the app's session)."""
+    """Work the zarts queues; each job gets its own app context (and database session)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
+    parser.add_argument("--no-sweeper", action="store_true", help="do not run the periodic sweeper")
     args = parser.parse_args(argv)
     app = create_app()
+    normalize.bind_app(app)
     with app.app_context():
         connection = redis_connection()
-        if connection is None:
-            print("worker: REDIS_URL is not set; without it jobs run inside the web process.", file=sys.stderr)
-            return 2
-        # SimpleWorker runs jobs in this process: no fork per job, and the app context stays valid.
-        worker = SimpleWorker([get_queue(name) for name in QUEUE_NAMES], connection=connection)
-        worker.work(burst=args.burst, with_scheduler=True)
+        queues = [get_queue(name) for name in QUEUE_NAMES] if connection is not None else []
+    if connection is None:
+        print("worker: REDIS_URL is not set; without it jobs run inside the web process.", file=sys.stderr)
+        return 2
+    if not (args.burst or args.no_sweeper):
+        periodic.start(app)
+    # SimpleWorker runs jobs in this process: no fork per job (a fork costs more than a batch).
+    worker = SimpleWorker(queues, connection=connection)
+    worker.work(burst=args.burst, with_scheduler=True)
     return 0
 
 

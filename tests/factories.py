@@ -59,3 +59,25 @@ def signed_delivery(provider_key, secret, event_type=None, payload=None, msg_id=
     if provider_key in EVENT_TYPE_HEADERS:
         headers[EVENT_TYPE_HEADERS[provider_key]] = event_type
     return body, headers
+
+
+def drain():
+    """Run every queued job now: a real RQ SimpleWorker in burst mode when Redis is configured.
+
+    Without Redis the pipeline already ran in-process when the event was handed over.
+    """
+    from rq import SimpleWorker
+
+    from zarts.queues import get_queue
+
+    queue = get_queue()
+    if queue is not None:
+        SimpleWorker([queue], connection=queue.connection).work(burst=True, logging_level="WARNING")
+
+
+def deliver(client, connection, secret, event_type=None, payload=None, msg_id=None):
+    """POST a signed sample (or payload) to the connection's endpoint and run the queued jobs."""
+    body, headers = signed_delivery(connection.provider.key, secret, event_type, payload, msg_id)
+    response = client.post(connection.ingest_path, data=body, headers=headers)
+    drain()
+    return response

@@ -12,6 +12,7 @@ def create_app(test_config=None):
     app.config.from_mapping(load_config(app.instance_path, test_config))
 
     from . import auth, cli, errors, extensions, queues
+    from .jobs import periodic
     from .admin import bp as admin_bp
     from .main import bp as main_bp
     from .portal import bp as portal_bp
@@ -25,6 +26,7 @@ def create_app(test_config=None):
     queues.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
+    periodic.init_app(app)
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth.bp)

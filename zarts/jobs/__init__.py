@@ -8,21 +8,32 @@ from ..models import WebhookEvent
 from ..queues import get_queue
 
 NORMALIZE_EVENTS = "zarts.jobs.normalize.normalize_events"
+BATCH_SIZE = 200
 
 
 def enqueue_normalize(event_ids):
-    """Hand committed events to the normalization queue as one job; True when handed over.
+    """Hand committed events to normalization as jobs of up to BATCH_SIZE ids; True when handed over.
 
-    On failure the events stay `received` in the database and the sweeper enqueues them later.
+    Without Redis (the embedded default) the caller is already off the request path (the outbox
+    relay or sweeper thread, or a test), so the batch is normalized right here. With Redis, a
+    failed enqueue leaves the events `received` in the database, where the sweeper finds them.
     """
     event_ids = list(event_ids)
     if not event_ids:
         return True
     queue = get_queue()
     if queue is None:
-        return False  # embedded mode: the in-process runner picks up `received` events itself
+        from .normalize import normalize_events
+
+        for start in range(0, len(event_ids), BATCH_SIZE):
+            normalize_events(event_ids[start:start + BATCH_SIZE])
+        return True
     try:
-        queue.enqueue(NORMALIZE_EVENTS, event_ids, job_timeout=300, result_ttl=0, failure_ttl=86400)
+        with queue.connection.pipeline() as pipe:
+            for start in range(0, len(event_ids), BATCH_SIZE):
+                queue.enqueue(NORMALIZE_EVENTS, event_ids[start:start + BATCH_SIZE], job_timeout=600,
+                              result_ttl=0, failure_ttl=86400, pipeline=pipe)
+            pipe.execute()
     except RedisError as exc:
         current_app.logger.warning("queue unreachable, %d event(s) left for the sweeper: %s",
                                    len(event_ids), type(exc).__name__)

@@ -39,6 +39,12 @@ class WebhookEvent(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set with the claim, so a worker updates only the rows it claimed itself.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    normalized_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("integration_normalized_events.id"), index=True
+    )
+    outcome: Mapped[str | None] = mapped_column(String(16))  # created / updated / unchanged / stale
     payload_summary: Mapped[dict] = mapped_column(Json, default=dict)
     body_sha256: Mapped[str] = mapped_column(String(64), default="")
     duplicate_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -48,6 +54,7 @@ class WebhookEvent(db.Model):
 
     connection: Mapped[Connection] = relationship()
     raw_event: Mapped["RawEvent | None"] = relationship(back_populates="webhook_event")
+    normalized_event: Mapped["NormalizedEvent | None"] = relationship()
 
 
 class RawEvent(db.Model):
@@ -80,9 +87,6 @@ class NormalizedEvent(db.Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id"))
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
-    webhook_event_id: Mapped[int | None] = mapped_column(
-        ForeignKey("event_webhook_events.id"), index=True
-    )
     source: Mapped[str] = mapped_column(String(16), default="webhook")
     object_type: Mapped[str] = mapped_column(String(64))
     external_id: Mapped[str] = mapped_column(String(255))
