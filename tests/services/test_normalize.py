@@ -208,3 +208,53 @@ def test_final_events_are_not_claimed(app, client, status):
     event.status = status
     db.session.commit()
     assert claims.claim([event.id])[1] == []
+
+
+def test_saving_a_mapping_validates_versions_and_audits(app, client):
+    from zarts.models import AdminAction
+    from zarts.services import DomainError, mappings
+
+    connection, secret = make_connection("stripe")
+    admin = connection.owner
+    broken = {"version": 1, "events": {"charge.succeeded": {"object_type": "spaceship", "external_id": "id["}}}
+    with pytest.raises(DomainError) as problem:
+        mappings.save_mapping(connection, broken, admin)
+    assert "charge.succeeded.object_type" in str(problem.value) and "invalid JMESPath" in str(problem.value)
+    assert connection.mappings == []
+    fixed = copy.deepcopy(connection.provider.default_mapping)
+    first = mappings.save_mapping(connection, fixed, admin, reason="start from the default")
+    second = mappings.save_mapping(connection, fixed, admin)
+    assert (first.version, second.version) == (1, 2)
+    assert mappings.effective_mapping(connection) == fixed
+    actions = db.session.scalars(db.select(AdminAction).filter_by(action="mapping.save")).all()
+    assert [a.after["version"] for a in actions] == [1, 2]
+
+
+def test_manual_update_lands_as_a_normalized_record_and_is_audited(app, client):
+    from zarts.models import AdminAction
+    from zarts.services import DomainError, manual
+
+    connection, _ = make_connection("manual_csv_import")
+    with pytest.raises(DomainError):
+        manual.manual_update(connection, connection.owner, "", "lead", "L-1")
+    event = manual.manual_update(
+        connection, connection.owner, "Client phoned in the signed deal", "lead", "L-9",
+        status="won", fields={"name": "Dr. Ada"}, metrics=[{"name": "leads", "value": 1, "unit": "count"}],
+    )
+    record = event.normalized_event
+    assert (record.source, record.external_id, record.status) == ("manual", "L-9", "won")
+    assert event.status == "normalized" and event.source == "manual"
+    assert db.session.scalar(db.select(MetricValue.value).filter_by(normalized_event_id=record.id)) == 1
+    action = db.session.scalar(db.select(AdminAction).filter_by(action="manual.update"))
+    assert action.actor_id == connection.owner_id and action.reason.startswith("Client phoned")
+
+
+def test_cli_events_shows_status_attempts_and_the_normalized_record(app, client, runner):
+    import json
+
+    connection, secret = make_connection("github")
+    deliver(client, connection, secret, "push")
+    result = runner.invoke(args=["zarts", "events", "--connection", str(connection.id), "--json"])
+    [event] = json.loads(result.output)["events"]
+    assert event["status"] == "normalized" and event["attempts"] == 1
+    assert event["normalized_record"]["object_type"] == "delivery"

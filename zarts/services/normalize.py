@@ -13,8 +13,9 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
-from ..models import Connection, ConnectionMapping, RawEvent, WebhookEvent, utcnow
+from ..models import Connection, RawEvent, WebhookEvent, utcnow
 from . import claims, failures, mapping, records
+from .mappings import effective_mapping
 
 
 @dataclass
@@ -113,15 +114,6 @@ def plan(event, body, active_mapping):
         return Plan(event, record=mapping.apply(rule, payload))
     except mapping.MappingError as exc:
         return Plan(event, error=("map", exc))
-
-
-def effective_mapping(connection):
-    """The connection's newest saved mapping, else its provider's default."""
-    override = db.session.scalar(
-        select(ConnectionMapping.mapping).where(ConnectionMapping.connection_id == connection.id)
-        .order_by(ConnectionMapping.version.desc()).limit(1)
-    )
-    return override if override is not None else connection.provider.default_mapping
 
 
 def _write(plans, counts):
