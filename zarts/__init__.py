@@ -11,7 +11,7 @@ def create_app(test_config=None):
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(load_config(app.instance_path, test_config))
 
-    from . import auth, cli, errors, extensions, queues
+    from . import auth, cli, errors, extensions, queues, templating
     from .jobs import periodic
     from .admin import bp as admin_bp
     from .main import bp as main_bp
@@ -25,6 +25,7 @@ def create_app(test_config=None):
     auth.init_app(app)
     queues.init_app(app)
     errors.init_app(app)
+    templating.init_app(app)
     cli.init_app(app)
     periodic.init_app(app)
 

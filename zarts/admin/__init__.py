@@ -1,4 +1,8 @@
-"""Admin blueprint: everything under /admin requires the admin role."""
+"""Admin blueprint: everything under /admin requires the admin role.
+
+Topic modules: board (health board), events (explorer, detail, inline actions, bulk retry),
+connections (setup, secrets, lifecycle, onboarding, mapping editor), tasks, audit_log.
+"""
 from flask import Blueprint
 
 from ..auth import admin_required
@@ -12,4 +16,4 @@ def require_admin():
     """Every admin route is gated here, so a new route cannot forget the check."""
 
 
-from . import routes  # noqa: E402,F401
+from . import audit_log, board, connections, events, tasks  # noqa: E402,F401

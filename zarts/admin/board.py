@@ -1,4 +1,4 @@
-"""Admin pages."""
+"""The health board: one card per connection."""
 from flask import render_template
 
 from ..services import board
@@ -7,5 +7,5 @@ from . import bp
 
 @bp.route("/")
 def home():
-    """The health board: one card per connection."""
+    """The health board."""
     return render_template("admin/home.html", connections=board.connections_for_board())

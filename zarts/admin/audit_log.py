@@ -1,0 +1,10 @@
+"""Placeholder until this topic is built."""
+from flask import render_template_string
+
+from . import bp
+
+
+@bp.route("/audit")
+def audit_log():
+    """Placeholder."""
+    return render_template_string("{% extends 'base.html' %}{% block content %}<h1>Coming soon</h1>{% endblock %}")

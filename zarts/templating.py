@@ -1,0 +1,48 @@
+"""Jinja filters shared by every blueprint's templates."""
+from datetime import datetime, timezone
+
+from markupsafe import Markup, escape
+
+
+def time_ago(value, now=None):
+    """'3 min ago', 'in 2 h', or 'never'."""
+    if value is None:
+        return "never"
+    now = now or datetime.now(timezone.utc)
+    seconds = (now - value).total_seconds()
+    future, seconds = seconds < 0, abs(seconds)
+    for limit, size, unit in ((60, 1, "s"), (3600, 60, "min"), (86400, 3600, "h"), (86400 * 60, 86400, "d")):
+        if seconds < limit:
+            text = f"{int(seconds // size)} {unit}"
+            break
+    else:
+        text = value.strftime("%Y-%m-%d")
+        return text
+    return f"in {text}" if future else f"{text} ago"
+
+
+def utc(value, fmt="%Y-%m-%d %H:%M:%S UTC"):
+    """A timestamp in UTC, for titles and tables."""
+    return value.astimezone(timezone.utc).strftime(fmt) if value else "—"
+
+
+def when(value):
+    """A <time> element: relative text, exact UTC time on hover."""
+    if value is None:
+        return Markup('<span class="muted">never</span>')
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        value.isoformat(), utc(value), time_ago(value)
+    )
+
+
+def number(value, places=0):
+    """1,204 or 1,204.50."""
+    if value is None:
+        return "—"
+    return f"{value:,.{places}f}"
+
+
+def init_app(app):
+    """Register the filters."""
+    app.jinja_env.filters.update(time_ago=time_ago, utc=utc, when=when, number=number)
+    app.jinja_env.globals.update(escape=escape)
