@@ -42,7 +42,17 @@ def number(value, places=0):
     return f"{value:,.{places}f}"
 
 
+def signed(value, places=0):
+    """+1,204 / -3.5 / 0."""
+    if value is None:
+        return "—"
+    return f"{value:+,.{places}f}"
+
+
 def init_app(app):
     """Register the filters."""
-    app.jinja_env.filters.update(time_ago=time_ago, utc=utc, when=when, number=number)
+    from .services.portal import sparkline
+
+    app.jinja_env.filters.update(time_ago=time_ago, utc=utc, when=when, number=number, signed=signed,
+                                 sparkline=sparkline)
     app.jinja_env.globals.update(escape=escape)

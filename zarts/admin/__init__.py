@@ -16,4 +16,4 @@ def require_admin():
     """Every admin route is gated here, so a new route cannot forget the check."""
 
 
-from . import audit_log, board, connections, events, tasks  # noqa: E402,F401
+from . import audit_log, board, connections, events, metrics, tasks  # noqa: E402,F401

@@ -9,13 +9,13 @@ from .events import (
     EVENT_SOURCES, EVENT_STATUSES, FINAL_STATUSES,
     MetricValue, NormalizedEvent, RawEvent, SyncError, WebhookEvent,
 )
-from .outcomes import AGGREGATIONS, DIRECTIONS, PERIODS, AdminTask, Incident, MetricDefinition, PortalCard, ReportNote
+from .outcomes import AGGREGATIONS, BASELINE_MODES, DIRECTIONS, PERIODS, AdminTask, Incident, MetricDefinition, PortalCard, ReportNote
 from .types import utcnow
 
 __all__ = [
     "ROLES", "Client", "User", "AdminAction", "HEALTHS", "LIFECYCLES", "PROVIDER_KINDS",
     "SIGNATURE_SCHEMES", "Connection", "ConnectionMapping", "HealthChange", "Provider",
     "EVENT_SOURCES", "EVENT_STATUSES", "FINAL_STATUSES", "MetricValue", "NormalizedEvent",
-    "RawEvent", "SyncError", "WebhookEvent", "AGGREGATIONS", "DIRECTIONS", "PERIODS",
+    "RawEvent", "SyncError", "WebhookEvent", "AGGREGATIONS", "BASELINE_MODES", "DIRECTIONS", "PERIODS",
     "AdminTask", "Incident", "MetricDefinition", "PortalCard", "ReportNote", "utcnow",
 ]

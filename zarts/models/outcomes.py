@@ -11,6 +11,7 @@ from .connections import Connection
 from .types import Json, UTCDateTime, utcnow
 
 PERIODS = ("day", "week", "month", "quarter")
+BASELINE_MODES = ("fixed", "previous_period")
 AGGREGATIONS = ("sum", "count", "last", "avg")
 DIRECTIONS = ("higher", "lower")
 
@@ -29,6 +30,8 @@ class MetricDefinition(db.Model):
     unit: Mapped[str | None] = mapped_column(String(32))
     client_meaning: Mapped[str | None] = mapped_column(Text)
     aggregation: Mapped[str] = mapped_column(String(16), default="sum")
+    # "fixed": baseline_value as given; "previous_period": the value of the period before this one.
+    baseline_mode: Mapped[str] = mapped_column(String(16), default="fixed", server_default="fixed")
     baseline_value: Mapped[Decimal | None] = mapped_column(Numeric(20, 4))
     baseline_label: Mapped[str | None] = mapped_column(String(200))
     target_value: Mapped[Decimal | None] = mapped_column(Numeric(20, 4))
@@ -57,6 +60,7 @@ class PortalCard(db.Model):
     position: Mapped[int] = mapped_column(Integer, default=0)
     current_value: Mapped[Decimal | None] = mapped_column(Numeric(20, 4))
     status: Mapped[str] = mapped_column(String(16), default="pending")
+    baseline_value: Mapped[Decimal | None] = mapped_column(Numeric(20, 4))
     trend: Mapped[list] = mapped_column(Json, default=list)
     value_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,11 +1,35 @@
-"""Portal pages."""
-from flask import render_template
+"""Portal pages: the signed-in client's cards, notes and incidents, nothing else."""
+from flask import abort, render_template
 from flask_login import current_user
 
+from ..services import portal
 from . import bp
+
+
+def _page_context(client_id):
+    return {
+        "cards": portal.card_views(client_id),
+        "notes": portal.notes(client_id),
+        "incidents": portal.incidents(client_id),
+    }
 
 
 @bp.route("/")
 def home():
-    """The client's cards and report notes."""
-    return render_template("portal/home.html", client=current_user.client)
+    """The client's cards, report notes and open incidents."""
+    return render_template("portal/home.html", client=current_user.client, **_page_context(current_user.client_id))
+
+
+@bp.route("/cards")
+def cards():
+    """The card grid as a fragment; it polls itself."""
+    return render_template("portal/_cards.html", cards=portal.card_views(current_user.client_id), polling=True)
+
+
+@bp.route("/cards/<int:card_id>")
+def card(card_id):
+    """One card; another client's card id is simply not found."""
+    views = portal.card_views(current_user.client_id, card_id=card_id)
+    if not views:
+        abort(404)
+    return render_template("portal/_card.html", view=views[0])

@@ -8,7 +8,7 @@ from flask import current_app
 from ..extensions import db
 from ..models import User
 from ..providers import definition
-from . import accounts, connections, signatures
+from . import accounts, connections, metrics, notes, signatures
 
 ADMIN_EMAIL = "admin@demo.zartsalgo.com"
 LOGINS = [
@@ -29,6 +29,22 @@ CLIENTS = [
 ]
 
 
+METRICS = {
+    "stripe": [{"name": "Monthly revenue", "metric_name": "revenue", "period": "month", "unit": "USD",
+                "aggregation": "sum", "client_meaning": "What patients paid by card this month.",
+                "baseline_value": "900", "baseline_label": "Average month before we connected Stripe",
+                "watch_threshold": "800", "action_threshold": "400",
+                "next_action": "We review the month with you on the 1st."}],
+    "standard_webhooks": [{"name": "New leads", "metric_name": "leads", "period": "month", "unit": "leads",
+                           "aggregation": "sum", "client_meaning": "People who asked for an appointment online.",
+                           "baseline_mode": "previous_period", "next_action": "Call every new lead within a day."}],
+    "shopify": [{"name": "Online orders", "metric_name": "orders", "period": "month", "unit": "count",
+                 "aggregation": "sum", "client_meaning": "Orders placed in your online shop this month.",
+                 "baseline_value": "3", "baseline_label": "Usual month", "target_value": "5",
+                 "next_action": "Autumn blend promotion starts next week."}],
+}
+
+
 def load():
     """Create the demo records unless the demo admin already exists; True when created."""
     if db.session.scalar(db.select(User).filter_by(email=ADMIN_EMAIL)):
@@ -44,6 +60,14 @@ def load():
             connection, secret = connections.create_connection(provider_key, slug, ADMIN_EMAIL, reason)
             connection.lifecycle = "active"
             made.append((connection, secret))
+    db.session.commit()
+    admin_user = accounts.get_user(ADMIN_EMAIL)
+    for connection, _secret in made:
+        for values in METRICS.get(connection.provider.key, ()):
+            metric = metrics.save_metric(connection.client, {**values, "connection_id": connection.id}, admin_user)
+            metrics.publish(metric, admin_user)
+    notes.add_note(made[0][0].client_id, "Payments are connected",
+                   "Patient payments from Stripe now update your revenue card within minutes.")
     db.session.commit()
     for connection, secret in made:
         deliver_samples(connection, secret)

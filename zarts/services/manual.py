@@ -5,7 +5,7 @@ from decimal import Decimal, InvalidOperation
 
 from ..extensions import db
 from ..models import RawEvent, WebhookEvent, utcnow
-from . import DomainError, audit, mapping, records, summaries
+from . import DomainError, audit, mapping, outcomes, records, summaries
 
 
 def manual_update(connection, actor, reason, object_type, external_id, status=None, fields=None, metrics=()):
@@ -41,6 +41,7 @@ def manual_update(connection, actor, reason, object_type, external_id, status=No
     row, outcome = records.upsert([(event, record)], now)[event.id]
     row.source = "manual"
     event.status, event.processed_at, event.outcome, event.normalized_event_id = "normalized", now, outcome, row.id
+    outcomes.refresh_for([connection.id], now)
     audit.record(actor, "manual.update", "connection", connection.id, reason, None,
                  {"event_id": event.id, **json.loads(body)})
     db.session.commit()

@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from ..models import Connection, RawEvent, WebhookEvent, utcnow
-from . import claims, failures, mapping, records
+from . import claims, failures, mapping, outcomes, records
 from .mappings import effective_mapping
 
 
@@ -120,12 +120,12 @@ def _write(plans, counts):
     """Apply the plans inside the current transaction."""
     now = utcnow()
     mapped = [p for p in plans if p.record is not None]
-    outcomes = records.upsert([(p.event, p.record) for p in mapped], now)
+    results = records.upsert([(p.event, p.record) for p in mapped], now)
     succeeded = set()
     for p in plans:
         event = p.event
         if p.record is not None:
-            record, outcome = outcomes[event.id]
+            record, outcome = results[event.id]
             _finish(event, "normalized", now, outcome=outcome, normalized_event_id=record.id)
             succeeded.add(event.connection_id)
             counts[outcome] = counts.get(outcome, 0) + 1
@@ -137,6 +137,7 @@ def _write(plans, counts):
             stage, exc = p.error
             failures.fail(event, stage, exc, transient=False)
             counts["dead_lettered"] = counts.get("dead_lettered", 0) + 1
+    outcomes.refresh_for(succeeded, now)
     for connection_id in succeeded:
         db.session.execute(
             Connection.__table__.update().where(Connection.__table__.c.id == connection_id)
