@@ -37,6 +37,7 @@ class IngestTarget:
     event_type_rule: dict = field(default_factory=dict)
     dedupe_rule: dict = field(default_factory=dict)
     object_id_paths: tuple = ()
+    rate_limit_per_minute: int | None = None
 
     def valid_secrets(self):
         """The current secret, then the previous one while its rotation overlap lasts."""
@@ -98,14 +99,16 @@ def _load(provider_key, connection_key):
     if len(connection_key) > 64 or len(provider_key) > 64:
         return None
     row = db.session.execute(
-        db.select(Connection, Provider.signature_scheme)
+        db.select(Connection, Provider.signature_scheme, Provider.kind)
         .join(Provider, Connection.provider_id == Provider.id)
         .where(Provider.key == provider_key, Connection.connection_key == connection_key)
     ).first()
     db.session.rollback()  # end the read transaction: the request's writes start fresh
     if row is None:
         return None
-    connection, scheme = row
+    connection, scheme, kind = row
+    if kind != "webhook":  # CSV and pull-sync connections take no deliveries (and have no signature)
+        return None
     shipped = definition(provider_key) or {}
     return IngestTarget(
         connection_id=connection.id,
@@ -114,6 +117,7 @@ def _load(provider_key, connection_key):
         connection_key=connection_key,
         scheme=scheme,
         lifecycle=connection.lifecycle,
+        rate_limit_per_minute=connection.webhook_rate_limit_per_minute,
         secret=secrets.decrypt(connection.secret_encrypted),
         previous_secret=secrets.decrypt(connection.previous_secret_encrypted),
         previous_expires_at=connection.previous_secret_expires_at,

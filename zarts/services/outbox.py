@@ -6,6 +6,7 @@ process is still `received` in the database, where the sweeper finds it.
 """
 import os
 import threading
+import time
 
 from flask import current_app
 
@@ -31,15 +32,18 @@ class Relay:
             if self.pid != os.getpid():
                 self.pid = os.getpid()
                 threading.Thread(target=self._run, name="zarts-outbox", daemon=True).start()
-            self.cond.notify()
+            if len(self.pending) in (1, BATCH_MAX):  # a batch starts, or is full: wake the relay
+                self.cond.notify()
 
     def _run(self):
         while True:
             with self.cond:
                 while not self.pending:
                     self.cond.wait()
-                if len(self.pending) < BATCH_MAX:
-                    self.cond.wait(BATCH_WAIT_SECONDS)  # let a burst gather into one job
+                # Let a burst gather into one job for the whole window, not just until the next id.
+                deadline = time.monotonic() + BATCH_WAIT_SECONDS
+                while len(self.pending) < BATCH_MAX and (left := deadline - time.monotonic()) > 0:
+                    self.cond.wait(left)
                 batch, self.pending = self.pending[:BATCH_MAX], self.pending[BATCH_MAX:]
             self._flush(batch)
 

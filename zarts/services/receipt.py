@@ -5,12 +5,11 @@ from dataclasses import dataclass
 
 import jmespath
 from flask import current_app
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import update
 
 from ..extensions import db
-from ..models import Connection, RawEvent, SyncError, WebhookEvent, utcnow
-from . import ingest_lookup, signatures, summaries
+from ..models import Connection, utcnow
+from . import health_signals, ingest_lookup, ingest_store, signatures, summaries, webhook_limits
 
 JSON_TYPES = ("application/json",)
 
@@ -18,10 +17,10 @@ JSON_TYPES = ("application/json",)
 class Rejection(Exception):
     """A delivery we refuse, with its HTTP status; counted per connection when `counted`."""
 
-    def __init__(self, status, reason, connection_id=None, counted=False):
+    def __init__(self, status, reason, connection_id=None, counted=False, retry_after=None):
         super().__init__(reason)
         self.status, self.reason = status, reason
-        self.connection_id, self.counted = connection_id, counted
+        self.connection_id, self.counted, self.retry_after = connection_id, counted, retry_after
 
 
 @dataclass(frozen=True)
@@ -48,6 +47,11 @@ def receive(provider_key, connection_key, headers, read_body, content_type, cont
     if len(body) > limit:
         raise too_large
     target = _verified(target, body, headers)
+    try:  # after verification, so forged traffic cannot use up a provider's allowance
+        webhook_limits.hit(target.connection_id, target.rate_limit_per_minute)
+    except webhook_limits.Throttled as exc:
+        raise Rejection(429, "rate limit exceeded", target.connection_id, counted=True,
+                        retry_after=exc.retry_after) from exc
 
     payload, parse_error = _parse(body)
     event_type = _event_type(target, payload, headers)
@@ -122,67 +126,47 @@ def _search(path, payload):
 
 
 def store(target, dedupe_key, event_type, summary, body, headers, content_type, parse_error=None):
-    """Insert webhook event + raw event in one transaction; (event_id, duplicate).
+    """Insert webhook event + raw event (+ parse error) in one committed transaction; (event_id, duplicate).
 
-    Dedupe is race-safe: the unique (connection_id, dedupe_key) constraint decides, and a
-    losing insert bumps the original's duplicate count instead of adding a row.
+    Dedupe is race-safe: the unique (connection_id, dedupe_key) constraint decides, and a losing
+    insert bumps the original's duplicate count instead of adding a row. Concurrent deliveries
+    share one transaction and commit (see ingest_store).
     """
     now = utcnow()
-    status = "dead_lettered" if parse_error else "received"
-    try:
-        result = db.session.execute(insert(WebhookEvent.__table__).values(
-            connection_id=target.connection_id, source="webhook", dedupe_key=dedupe_key,
-            event_type=event_type, status=status, status_reason=parse_error, attempts=0,
-            payload_summary=summary, body_sha256=hashlib.sha256(body).hexdigest(),
-            duplicate_count=0, received_at=now, processed_at=now if parse_error else None,
-        ))
-        event_id = result.inserted_primary_key[0]
-        db.session.execute(insert(RawEvent.__table__).values(
-            webhook_event_id=event_id, connection_id=target.connection_id, content_type=content_type[:255],
-            headers=summaries.mask_headers(dict(headers)), body=body, received_at=now,
-        ))
-        if parse_error:
-            db.session.execute(insert(SyncError.__table__).values(
-                connection_id=target.connection_id, webhook_event_id=event_id, stage="parse",
-                error_class="InvalidJSON", message=parse_error, attempt=0, transient=False, created_at=now,
-            ))
+    delivery = ingest_store.Delivery(
+        event={
+            "connection_id": target.connection_id, "source": "webhook", "dedupe_key": dedupe_key,
+            "event_type": event_type, "status": "dead_lettered" if parse_error else "received",
+            "status_reason": parse_error, "attempts": 0, "payload_summary": summary,
+            "body_sha256": hashlib.sha256(body).hexdigest(), "duplicate_count": 0,
+            "received_at": now, "processed_at": now if parse_error else None,
+        },
+        raw={
+            "connection_id": target.connection_id, "content_type": content_type[:255],
+            "headers": summaries.mask_headers(dict(headers)), "body": body, "received_at": now,
+        },
+        error=None if not parse_error else {
+            "connection_id": target.connection_id, "stage": "parse", "error_class": "InvalidJSON",
+            "message": parse_error, "attempt": 0, "transient": False, "created_at": now,
+        },
+    )
+    if db.session.registry.has() and db.session().in_transaction():
+        # The rows are written on the group's own connection; end this session's transaction as a
+        # single-session store would, so what it reads next (REPEATABLE READ) includes them.
         db.session.commit()
-        return event_id, False
-    except IntegrityError:
-        db.session.rollback()
-    for attempt in range(3):
-        try:
-            return _count_duplicate(target, dedupe_key, now), True
-        except OperationalError as exc:
-            db.session.rollback()
-            if attempt == 2 or not _is_lock_conflict(exc):
-                raise
-
-
-def _is_lock_conflict(exc):
-    """MySQL deadlock (1213) or lock wait timeout (1205): safe to try again."""
-    code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
-    return code in (1205, 1213)
-
-
-def _count_duplicate(target, dedupe_key, now):
-    table = WebhookEvent.__table__
-    match = (table.c.connection_id == target.connection_id) & (table.c.dedupe_key == dedupe_key)
-    db.session.execute(update(table).where(match).values(
-        duplicate_count=table.c.duplicate_count + 1, last_duplicate_at=now,
-    ))
-    event_id = db.session.scalar(select(table.c.id).where(match))
-    db.session.commit()
+    event_id, duplicate = ingest_store.store(delivery)
     if event_id is None:  # the insert failed for another reason, e.g. the connection is gone
         raise Rejection(404, "unknown provider or connection")
-    return event_id
+    return event_id, duplicate
 
 
-def count_rejection(connection_id, reason):
-    """Record a refused delivery on its connection (never the body)."""
-    table = Connection.__table__
+def count_rejection(connection_id, reason, status=None):
+    """Record a refused delivery on its connection (never the body), and in this minute's health
+    counter (a 401 counts as a signature rejection; without a status the reason tells)."""
+    table, now = Connection.__table__, utcnow()
     db.session.execute(update(table).where(table.c.id == connection_id).values(
         rejection_count=table.c.rejection_count + 1, last_rejection_reason=reason[:255],
-        last_rejection_at=utcnow(), updated_at=table.c.updated_at,
+        last_rejection_at=now, updated_at=table.c.updated_at,
     ))
+    health_signals.bump(connection_id, health_signals.rejection_kind(status, reason), now)
     db.session.commit()

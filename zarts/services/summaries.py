@@ -27,6 +27,7 @@ KEYS_BUDGET = 8192
 # JMESPath nodes of a plain chain of names and indexes, like "data.object.id" or "items[0].id".
 _PLAIN_NODES = ("field", "subexpression", "index_expression", "index")
 MAX_KEYS, MAX_OBJECT_IDS, MAX_ID_CHARS, MAX_HEADERS = 50, 10, 64, 100
+_MEMO_KEY_CHARS = 200  # key names and paths up to this long are decided once per process (LRU)
 # (max_depth, max_items, max_string), tried in turn until the preview fits PREVIEW_BUDGET.
 _PREVIEW_LADDER = ((6, 20, 80), (4, 10, 60), (3, 10, 40), (2, 5, 40), (1, 5, 24), (1, 3, 12))
 # (max_string, items shown of a nested value), tried in turn until "keys" fits KEYS_BUDGET.
@@ -61,9 +62,17 @@ def _needles(sensitive_keys):
 
 def _matches(key, needles):
     try:
+        if type(key) is str and len(key) <= _MEMO_KEY_CHARS:
+            return _str_matches(key, needles)  # payloads repeat their key names: decide each once
         name = _normalise(key if isinstance(key, str) else str(key))
     except Exception:
         return True  # a key that cannot even be read is masked: err on the side of masking
+    return any(needle in name for needle in needles)
+
+
+@functools.lru_cache(maxsize=4096)
+def _str_matches(key, needles):
+    name = _normalise(key)
     return any(needle in name for needle in needles)
 
 
@@ -237,16 +246,35 @@ def _is_id(value):
     return isinstance(value, (str, int)) and not isinstance(value, bool)
 
 
+def _path_kind(path, needles):
+    """(compiled path, "sensitive" | "plain" | "other"); parsed and classified once per path."""
+    if type(path) is str and len(path) <= _MEMO_KEY_CHARS:
+        return _memo_path_kind(path, needles)
+    return _classify_path(path, needles)
+
+
+def _classify_path(path, needles):
+    expression = jmespath.compile(path)
+    nodes = list(_nodes(expression.parsed))
+    if any(node.get("type") == "field" and _matches(node.get("value"), needles) for node in nodes):
+        return expression, "sensitive"
+    if all(node.get("type") in _PLAIN_NODES for node in nodes):
+        return expression, "plain"
+    return expression, "other"
+
+
+_memo_path_kind = functools.lru_cache(maxsize=256)(_classify_path)
+
+
 def _object_ids(payload, paths, needles):
     """{path: value} for each JMESPath yielding a string or integer; sensitive paths masked."""
     ids, masked_copy = {}, None
     for path in ((paths,) if isinstance(paths, str) else tuple(paths))[:MAX_OBJECT_IDS]:
         try:
-            expression = jmespath.compile(path)
-            nodes = list(_nodes(expression.parsed))
-            if any(node.get("type") == "field" and _matches(node.get("value"), needles) for node in nodes):
+            expression, kind = _path_kind(path, needles)
+            if kind == "sensitive":
                 value = MASK if _is_id(expression.search(payload)) else None
-            elif all(node.get("type") in _PLAIN_NODES for node in nodes):  # reads only what it names
+            elif kind == "plain":  # reads only what it names
                 value = expression.search(payload)
             else:  # wildcards, filters, functions: search a copy with every sensitive value masked
                 masked_copy = _mask_all(payload, needles, 0, {}) if masked_copy is None else masked_copy

@@ -33,7 +33,11 @@ def webhook_receive(provider_key, connection_key):
 def _reject(rejection):
     if rejection.counted:
         try:
-            receipt.count_rejection(rejection.connection_id, rejection.reason)
+            receipt.count_rejection(rejection.connection_id, rejection.reason, rejection.status)
         except SQLAlchemyError:
             db.session.rollback()  # the answer to the sender matters more than the counter
-    return jsonify({"error": rejection.reason}), rejection.status
+    response = jsonify({"error": rejection.reason})
+    response.status_code = rejection.status
+    if rejection.retry_after:
+        response.headers["Retry-After"] = str(rejection.retry_after)
+    return response

@@ -1,0 +1,329 @@
+"""Pieces the ingest bench is built from: throwaway backends, gunicorn targets, wrk load, CPU use.
+
+Everything here talks to 127.0.0.1 only and cleans up after itself (temp dirs, the MariaDB
+schema zarts_bench_<run>, the Redis keys of the run's queues).
+"""
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+
+from cryptography.fernet import Fernet
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.dirname(sys.executable)
+# The same gunicorn settings for every target. --reuse-port gives each worker its own listening
+# socket and lets the kernel spread connections over them; with one shared socket, the keep-alive
+# connections wrk opens at once often all land on one worker ([16, 0] was seen), which made runs
+# measure luck rather than the app.
+GUNICORN_SETTINGS = ["--workers", "2", "--worker-class", "gthread", "--threads", "4",
+                     "--keep-alive", "5", "--reuse-port", "--log-level", "warning"]
+PROVIDER = "standard_webhooks"
+SAMPLE = "lead.created"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+GRACE_SECONDS = 3
+
+
+@dataclass
+class Backend:
+    """One database (+ the shared Redis) for one run, with a zarts connection set up in it."""
+
+    kind: str
+    database_url: str
+    redis_url: str
+    queue_prefix: str
+    tmp: str
+    env: dict = field(default_factory=dict)
+    connection: dict = field(default_factory=dict)
+
+    def count(self, sql):
+        """One scalar from the backend's database."""
+        engine = create_engine(self.database_url)
+        try:
+            with engine.connect() as conn:
+                return conn.execute(text(sql)).scalar()
+        finally:
+            engine.dispose()
+
+
+def open_backend(kind, mysql_url, redis_url, sqlite_journal=None):
+    """A fresh, migrated database with one client, admin and Standard Webhooks connection.
+
+    sqlite_journal (e.g. "wal") switches the SQLite file's journal mode, an experiment: the app
+    itself leaves SQLite's default (rollback journal) alone.
+    """
+    run_id = secrets.token_hex(4)
+    tmp = tempfile.mkdtemp(prefix=f"zarts-bench-{kind}-")
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp}/bench.sqlite"
+    else:
+        base = make_url(mysql_url)
+        name = f"zarts_bench_{run_id}"
+        server = create_engine(base.set(database=None))
+        with server.begin() as conn:
+            conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
+        server.dispose()
+        url = base.set(database=name, query={"charset": "utf8mb4"}).render_as_string(hide_password=False)
+    backend = Backend(kind, url, redis_url, f"zarts-bench-{run_id}", tmp)
+    backend.env = {
+        **os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "ZARTS_ENV": "development",
+        "SECRET_KEY": secrets.token_hex(32), "ZARTS_SECRETS_KEY": Fernet.generate_key().decode(),
+        "ZARTS_QUEUE_PREFIX": backend.queue_prefix,
+    }
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    _run(flask + ["db", "upgrade"], backend.env)
+    client = _run_json(flask + ["zarts", "create-client", "--name", f"Bench {run_id}", "--json"], backend.env)
+    email = f"bench-{run_id}@example.com"
+    _run_json(flask + ["zarts", "create-user", "--email", email, "--password", secrets.token_hex(12),
+                       "--role", "admin", "--json"], backend.env)
+    backend.connection = _run_json(flask + [
+        "zarts", "create-connection", "--provider", PROVIDER, "--client", client["slug"],
+        "--owner", email, "--reason", "ingest benchmark", "--json"], backend.env)
+    from bench import naive_app
+
+    naive_app.create_table(url)
+    if kind == "sqlite" and sqlite_journal:
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"PRAGMA journal_mode={sqlite_journal}")
+        engine.dispose()
+    return backend
+
+
+def close_backend(backend):
+    """Drop the throwaway schema, the run's Redis queues and jobs, and the temp dir."""
+    from redis import Redis
+    from rq import Queue
+
+    conn = Redis.from_url(backend.redis_url)
+    for name in ("default", "naive"):
+        Queue(f"{backend.queue_prefix}:{name}", connection=conn).delete(delete_jobs=True)
+    keys = list(conn.scan_iter(f"*{backend.queue_prefix}*"))
+    if keys:
+        conn.delete(*keys)
+    conn.close()
+    if backend.kind != "sqlite":
+        url = make_url(backend.database_url)
+        server = create_engine(url.set(database=None, query={}))
+        with server.begin() as c:
+            c.execute(text(f"DROP DATABASE IF EXISTS `{url.database}`"))
+        server.dispose()
+    shutil.rmtree(backend.tmp, ignore_errors=True)
+
+
+def _run(cmd, env):
+    out = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{out.stderr}")
+    return out.stdout
+
+
+def _run_json(cmd, env):
+    return json.loads(_run(cmd, env).strip().splitlines()[-1])
+
+
+def sample_body():
+    """The realistic sample payload every target receives (the same bytes for a, b and c)."""
+    from zarts.providers import definition
+
+    return json.dumps(definition(PROVIDER)["samples"][SAMPLE]).encode()
+
+
+def write_requests(path, body, secret, count, tag):
+    """count uniquely signed deliveries (id, timestamp, signature), one per line, signed now."""
+    from zarts.services import signatures
+
+    ts = int(time.time())
+    with open(path, "w") as out:
+        for i in range(count):
+            msg_id = f"msg_{tag}_{i:07d}"
+            sig = signatures.sign("standard", body, secret, msg_id=msg_id, timestamp=ts)["webhook-signature"]
+            out.write(f"{msg_id}\t{ts}\t{sig}\n")
+
+
+def free_port():
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """gunicorn serving one target on a free loopback port, started with GUNICORN_SETTINGS."""
+
+    def __init__(self, app_spec, env, log_dir, extra=()):
+        self.port = free_port()
+        self.log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", dir=log_dir, delete=False)
+        cmd = [os.path.join(BIN, "gunicorn"), *GUNICORN_SETTINGS, *extra,
+               "--bind", f"127.0.0.1:{self.port}", app_spec]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self._wait_ready()
+
+    def _wait_ready(self, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {self.log_text()}")
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/", timeout=2).read()
+            except urllib.error.HTTPError:
+                pass  # any HTTP answer means a worker is serving
+            except OSError:
+                time.sleep(0.1)
+                continue
+            if self.listeners() >= 2:
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"gunicorn not ready after {timeout}s: {self.log_text()}")
+
+    def listeners(self):
+        """Sockets listening on our port (one per worker with --reuse-port)."""
+        with open("/proc/net/tcp") as f:
+            rows = [line.split() for line in f.readlines()[1:]]
+        return sum(1 for r in rows if r[3] == "0A" and int(r[1].split(":")[1], 16) == self.port)
+
+    def workers(self):
+        """Pids of the master's worker processes."""
+        return children(self.proc.pid)
+
+    def pids(self):
+        return [self.proc.pid, *self.workers()]
+
+    def stop(self):
+        """SIGTERM (graceful), then SIGKILL after 15 s; only the process we started."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+    def log_text(self):
+        with open(self.log.name) as f:
+            return f.read()[-4000:]
+
+
+def children(pid):
+    """Direct child pids of pid."""
+    out = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                out.extend(int(p) for p in f.read().split())
+    except OSError:
+        pass
+    return out
+
+
+def connections_per_worker(server):
+    """{worker pid: open TCP sockets} (how the kernel spread the load generator's connections)."""
+    with open("/proc/net/tcp") as f:
+        established = {line.split()[9] for line in f.readlines()[1:]
+                       if line.split()[3] == "01" and int(line.split()[1].split(":")[1], 16) == server.port}
+    out = {}
+    for pid in server.workers():
+        try:
+            links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        except OSError:
+            continue
+        out[pid] = sum(1 for link in links if link.startswith("socket:[") and link[8:-1] in established)
+    return out
+
+
+def pids_named(*names):
+    """Pids whose command name is one of names (for CPU accounting of mariadbd and redis-server)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as f:
+                    if f.read().strip() in names:
+                        found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
+def cpu_seconds(pids):
+    """User + system CPU seconds used so far by pids (still running ones)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total / CLK_TCK
+
+
+def machine_busy():
+    """(busy, total) jiffies of all CPUs, from /proc/stat."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)
+
+
+class BusySampler:
+    """Samples machine CPU use in the background; busy_pct(t0, t1) over part of the run."""
+
+    def __init__(self, every=0.25):
+        self.samples, self.every = [], every
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stopped.is_set():
+            self.samples.append((time.monotonic(), *machine_busy()))
+            self.stopped.wait(self.every)
+
+    def stop(self):
+        self.stopped.set()
+        self.thread.join()
+        self.samples.append((time.monotonic(), *machine_busy()))
+
+    def busy_cores(self):
+        """(CPU seconds busy on the whole machine, wall seconds) from start to stop."""
+        (w0, b0, _), (w1, b1, _) = self.samples[0], self.samples[-1]
+        return (b1 - b0) / CLK_TCK, w1 - w0
+
+    def busy_pct(self, start, end):
+        inside = [s for s in self.samples if start <= s[0] <= end]
+        if len(inside) < 2:
+            return float("nan")
+        (_, b0, t0), (_, b1, t1) = inside[0], inside[-1]
+        return 100 * (b1 - b0) / max(1, t1 - t0)
+
+
+def wrk(url, requests_file, body_file, seconds, threads, connections, grace=GRACE_SECONDS):
+    """Run wrk with bench/loadgen.lua; its BENCH_JSON line as a dict, plus the loadgen's CPU seconds.
+
+    loadgen.lua sends for `seconds`, then lets what is in flight finish within `grace`.
+    """
+    before = os.times()
+    cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds + grace}s",
+           "--timeout", f"{grace}s", "--latency", "-s", os.path.join(ROOT, "bench", "loadgen.lua"), url, "--",
+           requests_file, body_file, str(threads), str(seconds)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    after = os.times()
+    line = next(l for l in out.splitlines() if l.startswith("BENCH_JSON "))
+    result = json.loads(line[len("BENCH_JSON "):])
+    result["loadgen_cpu_s"] = (after.children_user - before.children_user) + (
+        after.children_system - before.children_system)
+    return result

@@ -1,0 +1,206 @@
+"""Webhook ingest benchmark: (a) bare Flask ceiling, (b) naive reference, (c) the zarts endpoint.
+
+Run by hand from the repository root (never by the test suite); needs `wrk` (apt-get install wrk),
+and for the MariaDB backend a local MariaDB and Redis:
+
+    .venv/bin/python bench/ingest.py                          # SQLite and MariaDB + Redis
+    .venv/bin/python bench/ingest.py --backends mariadb --duration 10
+
+For each backend it creates a throwaway database (SQLite file in a temp dir, or the MariaDB
+schema zarts_bench_<run>), migrates it and sets up one Standard Webhooks connection through the
+`flask zarts` CLI, then serves each target with the same gunicorn settings (harness.GUNICORN_SETTINGS)
+on a free loopback port and drives it with wrk (bench/loadgen.lua): fixed concurrency, keep-alive
+connections, pre-generated requests each with its own webhook-id and a real signature for the
+connection's secret, the same body for every target. After a warm-up it measures for --duration
+seconds, then checks that every 202 is a stored row. The schema, queues and temp files are removed
+afterwards. Both (b) and (c) use Redis for the queue on both backends.
+"""
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench import harness  # noqa: E402
+
+TARGETS = {
+    "a": ("bare Flask (parse JSON, 202)", "bench.bare_app:app"),
+    "b": ("naive: HMAC + INSERT + enqueue", "bench.naive_app:app"),
+    "c": ("zarts endpoint", "wsgi:app"),
+}
+BACKEND_NAMES = {"sqlite": "SQLite (+ Redis queue)", "mariadb": "MariaDB + Redis"}
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--backends", default="sqlite,mariadb", help="comma-separated: sqlite, mariadb")
+    p.add_argument("--targets", default="a,b,c")
+    p.add_argument("--duration", type=int, default=15, help="measured seconds per target")
+    p.add_argument("--warmup", type=int, default=3, help="warm-up seconds per target (not measured)")
+    p.add_argument("--connections", type=int, default=16, help="concurrent keep-alive connections")
+    p.add_argument("--threads", type=int, default=2, help="wrk threads")
+    p.add_argument("--max-rate", type=int, default=10000, help="sizes the request pool (requests/s)")
+    p.add_argument("--mysql-url", default="mysql+pymysql://root@127.0.0.1:3306/")
+    p.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    p.add_argument("--sqlite-journal", choices=["delete", "wal"],
+                   help="experiment: set the SQLite file's journal mode (default: leave SQLite's default)")
+    p.add_argument("--json-out", help="also write all results to this JSON file")
+    return p.parse_args(argv)
+
+
+def run_target(backend, key, args, body_file, body):
+    """Warm up, measure and verify one target on one backend."""
+    _, spec = TARGETS[key]
+    env = dict(backend.env)
+    if key == "b":
+        env.update(BENCH_DATABASE_URL=backend.database_url, BENCH_REDIS_URL=backend.redis_url,
+                   BENCH_QUEUE=f"{backend.queue_prefix}:naive", BENCH_SECRET=backend.connection["secret"])
+    tag = f"{backend.queue_prefix}_{key}"
+    warm_file, main_file = (os.path.join(backend.tmp, f"{key}-{n}.tsv") for n in ("warm", "main"))
+    harness.write_requests(warm_file, body, backend.connection["secret"], args.warmup * args.max_rate, tag + "w")
+    harness.write_requests(main_file, body, backend.connection["secret"], args.duration * args.max_rate, tag + "m")
+    server = harness.Server(spec, env, backend.tmp)
+    url = f"http://127.0.0.1:{server.port}{backend.connection['ingest_path']}"
+    try:
+        warm = harness.wrk(url, warm_file, body_file, args.warmup, args.threads, args.connections)
+        services = {"db": harness.pids_named("mariadbd", "mysqld") if backend.kind == "mariadb" else [],
+                    "redis": harness.pids_named("redis-server")}
+        app_pids = server.pids()
+        cpu0 = {"app": harness.cpu_seconds(app_pids), **{k: harness.cpu_seconds(v) for k, v in services.items()}}
+        sampler = harness.BusySampler()
+        started = time.monotonic()
+        spread = {}
+        threading.Timer(1.0, lambda: spread.update(harness.connections_per_worker(server))).start()
+        main = harness.wrk(url, main_file, body_file, args.duration, args.threads, args.connections)
+        sampler.stop()
+        # machine CPU use in the steady middle of the measured window (wrk's start-up left out)
+        busy = sampler.busy_pct(started + 1.0, started + args.duration)
+        cpu1 = {"app": harness.cpu_seconds(app_pids), **{k: harness.cpu_seconds(v) for k, v in services.items()}}
+        time.sleep(1.0)  # let the outbox relay hand the last batch over before counting
+        result = summarize(key, warm, main, cpu0, cpu1, busy)
+        # CPU the rest of the machine used meanwhile (other processes), in cores
+        machine_s, wall_s = sampler.busy_cores()
+        ours = sum(cpu1[k] - cpu0[k] for k in cpu0) + main["loadgen_cpu_s"]
+        result["other_cores"] = max(0.0, machine_s - ours) / wall_s
+        result["connections_per_worker"] = sorted(spread.values(), reverse=True)
+        result["check"] = verify(backend, key, warm["s202"] + main["s202"])
+    finally:
+        server.stop()
+    return result
+
+
+def summarize(key, warm, main, cpu0, cpu1, busy):
+    """events/s, p50, p99 and CPU use of one measured run."""
+    seconds = main["window_s"]  # first request sent .. last answer received
+    events = main["s202"]
+    cpu = {k: cpu1[k] - cpu0[k] for k in cpu0}
+    cpu["loadgen"] = main["loadgen_cpu_s"]
+    return {
+        "target": key, "events_per_s": events / seconds, "p50_ms": main["p50_us"] / 1000,
+        "p99_ms": main["p99_us"] / 1000, "max_ms": main["max_us"] / 1000, "accepted": events,
+        "responses": main["requests"], "non_202": main["requests"] - events,
+        "unanswered": main["sent"] - main["requests"],
+        "socket_errors": sum(main[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts")),
+        "pool_wrapped": main["wrapped"] + warm["wrapped"],
+        "cpu_ms_per_event": {k: (v * 1000 / events if events else math.nan) for k, v in cpu.items()},
+        "machine_busy_pct": busy,
+        "warmup_accepted": warm["s202"], "seconds": seconds,
+    }
+
+
+def verify(backend, key, accepted):
+    """Every 202 must be a stored row (c: webhook events; b: the naive table)."""
+    if key == "a":
+        return {"ok": True, "note": "nothing stored"}
+    table = "event_webhook_events" if key == "c" else "bench_naive_events"
+    stored = backend.count(f"SELECT COUNT(*) FROM {table}")
+    check = {"ok": stored == accepted, "accepted_202": accepted, "stored": stored}
+    if key == "c":
+        check["raw_rows"] = backend.count("SELECT COUNT(*) FROM integration_raw_events")
+        check["queued"] = backend.count("SELECT COUNT(*) FROM event_webhook_events WHERE status = 'queued'")
+        check["ok"] = check["ok"] and check["raw_rows"] == accepted
+    return check
+
+
+def machine():
+    """What the numbers were measured on."""
+    model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    mem = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal"))
+    try:
+        mysql = subprocess.run(["mariadb", "--version"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        mysql = "?"
+    try:
+        redis = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        redis = "?"
+    return {"cpus": os.cpu_count(), "cpu_model": model, "mem_gib": round(mem / 1024 / 1024, 1),
+            "kernel": platform.release(), "python": platform.python_version(), "mariadb": mysql, "redis": redis}
+
+
+def report(results, args):
+    """The table, in Markdown, and the ratios c/a and c/b per backend."""
+    lines = [f"gunicorn {' '.join(harness.GUNICORN_SETTINGS)}; wrk -t{args.threads} -c{args.connections}, "
+             f"{args.warmup} s warm-up + {args.duration} s measured per target", "",
+             "| backend | target | events/s | p50 ms | p99 ms | non-202 | app CPU ms/event | DB CPU ms/event "
+             "| Redis CPU ms/event | machine busy | other processes | stored = 202s |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for backend, rows in results.items():
+        for r in rows.values():
+            cpu = r["cpu_ms_per_event"]
+            check = r["check"]
+            ok = check.get("note") or (f"{'yes' if check['ok'] else 'NO'} ({check['stored']})")
+            lines.append(f"| {BACKEND_NAMES[backend]} | ({r['target']}) {TARGETS[r['target']][0]} "
+                         f"| {r['events_per_s']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['non_202']} "
+                         f"| {cpu['app']:.2f} | {cpu.get('db', 0):.2f} | {cpu['redis']:.2f} "
+                         f"| {r['machine_busy_pct']:.0f}% | {r['other_cores']:.2f} cores | {ok} |")
+    lines += ["", "| backend | c/a events/s | c/b events/s | c/b p99 |", "|---|---:|---:|---:|"]
+    for backend, rows in results.items():
+        if {"a", "b", "c"} <= rows.keys():
+            a, b, c = rows["a"], rows["b"], rows["c"]
+            lines.append(f"| {BACKEND_NAMES[backend]} | {c['events_per_s'] / a['events_per_s']:.2f}x "
+                         f"| {c['events_per_s'] / b['events_per_s']:.2f}x | {c['p99_ms'] / b['p99_ms']:.2f}x |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    info = machine()
+    print(f"machine: {info}", flush=True)
+    results = {}
+    for kind in args.backends.split(","):
+        backend = harness.open_backend(kind, args.mysql_url, args.redis_url, args.sqlite_journal)
+        try:
+            body = harness.sample_body()
+            body_file = os.path.join(backend.tmp, "body.json")
+            with open(body_file, "wb") as f:
+                f.write(body)
+            results[kind] = {}
+            for key in args.targets.split(","):
+                r = run_target(backend, key, args, body_file, body)
+                results[kind][key] = r
+                print(f"{kind} ({key}): {r['events_per_s']:.0f} events/s, p50 {r['p50_ms']:.1f} ms, "
+                      f"p99 {r['p99_ms']:.1f} ms, non-202 {r['non_202']}, "
+                      f"connections per worker {r['connections_per_worker']}, check {r['check']}", flush=True)
+        finally:
+            harness.close_backend(backend)
+    text = report(results, args)
+    print("\n" + text)
+    if args.json_out:
+        with open(args.json_out, "w") as f:
+            json.dump({"machine": info, "args": vars(args), "results": results, "table": text}, f, indent=2)
+    failed = [f"{k}/{t}" for k, rows in results.items() for t, r in rows.items() if not r["check"]["ok"]]
+    if failed:
+        print(f"VERIFICATION FAILED: {failed}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
