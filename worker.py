@@ -6,11 +6,12 @@ worker also runs the periodic sweeper; a short Redis lock lets only one of them 
 import argparse
 import sys
 
-from rq import SimpleWorker
+from redis import Redis
+from rq import Queue, SimpleWorker
 
 from zarts import create_app
 from zarts.jobs import normalize, periodic
-from zarts.queues import QUEUE_NAMES, get_queue, redis_connection
+from zarts.queues import QUEUE_NAMES, queue_name
 
 
 def main(argv=None):
@@ -22,11 +23,14 @@ def main(argv=None):
     app = create_app()
     normalize.bind_app(app)
     with app.app_context():
-        connection = redis_connection()
-        queues = [get_queue(name) for name in QUEUE_NAMES] if connection is not None else []
-    if connection is None:
+        names = [queue_name(name) for name in QUEUE_NAMES]
+    if not app.config.get("REDIS_URL"):
         print("worker: REDIS_URL is not set; without it jobs run inside the web process.", file=sys.stderr)
         return 2
+    # The worker's own client: RQ sets its socket timeout above the blocking dequeue's wait. The
+    # app's shared client (2 s timeout, also used by the sweeper thread) would cut each idle wait short.
+    connection = Redis.from_url(app.config["REDIS_URL"])
+    queues = [Queue(name, connection=connection) for name in names]
     if not (args.burst or args.no_sweeper):
         periodic.start(app)
     # SimpleWorker runs jobs in this process: no fork per job (a fork costs more than a batch).

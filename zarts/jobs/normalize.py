@@ -29,11 +29,12 @@ def _context():
 
 
 def normalize_events(event_ids):
-    """Normalize these events (ids only, never payloads); safe to run twice."""
-    from ..services import normalize
+    """Normalize these events (ids only, never payloads), topped up from the backlog; safe to run twice."""
+    from ..services import claims, normalize
+    from . import BATCH_SIZE
 
     with _context():
-        return normalize.process(event_ids)
+        return normalize.process(claims.top_up(event_ids, BATCH_SIZE))
 
 
 def sweep():

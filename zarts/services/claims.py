@@ -34,17 +34,34 @@ def claim(event_ids, lease_seconds=LEASE_SECONDS):
         return None, []
     now, token = utcnow(), uuid.uuid4().hex
     events = WebhookEvent.__table__
-    db.session.execute(
+    result = db.session.execute(
         update(events)
         .where(events.c.id.in_(list(event_ids)), claimable(now))
         .values(status="processing", claim_token=token, attempts=events.c.attempts + 1,
                 lease_expires_at=now + timedelta(seconds=lease_seconds), next_attempt_at=None)
     )
-    ids = list(db.session.scalars(
+    ids = [] if result.rowcount == 0 else list(db.session.scalars(  # nothing matched: spare a round trip
         select(events.c.id).where(events.c.id.in_(list(event_ids)), events.c.claim_token == token)
     ))
     db.session.commit()
     return token, ids
+
+
+def top_up(event_ids, size):
+    """event_ids, then the oldest other queued events, up to size ids in all.
+
+    A worker that picks one small job from a backlog of them takes a full batch instead; the jobs
+    it overtook find their events claimed and end at once. The claim still decides who works what.
+    """
+    ids = list(event_ids)
+    if len(ids) >= size:
+        return ids
+    events = WebhookEvent.__table__.c
+    paused = select(Connection.id).where(Connection.lifecycle == "paused").scalar_subquery()
+    query = (select(events.id).where(events.status == "queued", events.id.not_in(ids),
+                                     events.connection_id.not_in(paused))
+             .order_by(events.received_at, events.id).limit(size - len(ids)))
+    return ids + list(db.session.scalars(query))
 
 
 def stranded_ids(now, limit=1000):

@@ -10,12 +10,15 @@ def upsert(pairs, now):
     """Upsert a record per (event, MappedRecord) pair; returns {event_id: (row, outcome)}.
 
     Outcomes: created, updated, unchanged, or stale when the event is older than the stored
-    state (an out-of-order delivery never overwrites newer data).
+    state (an out-of-order delivery never overwrites newer data). Several workers may write the
+    same record at once: each takes its locks in one order (new rows by key, stored rows by id),
+    so they wait for each other rather than deadlock, and compares against the locked row.
     """
-    rows = _existing({(e.connection_id, r.object_type, r.external_id) for e, r in pairs})
+    pairs = sorted(pairs, key=lambda pair: _key(*pair))  # stable: one record's events keep their order
+    rows = _existing({_key(e, r) for e, r in pairs})
     results, metric_points = {}, {}
     for event, record in pairs:
-        key = (event.connection_id, record.object_type, record.external_id)
+        key = _key(event, record)
         row = rows.get(key)
         if row is None:
             row = rows[key] = _new_row(event, record, now)
@@ -32,13 +35,28 @@ def upsert(pairs, now):
     return results
 
 
+def _key(event, record):
+    return event.connection_id, record.object_type, record.external_id
+
+
 def _existing(keys):
+    """The stored rows for these keys, locked (FOR UPDATE) and read as last committed.
+
+    A plain read finds them first: a locking read of keys not stored yet would lock the gaps
+    where they belong and deadlock two workers inserting there. An insert that loses a race
+    fails with a duplicate key, and the caller tries the batch again.
+    """
     if not keys:
         return {}
-    query = select(NormalizedEvent).where(
+    found = select(NormalizedEvent.id).where(
         tuple_(NormalizedEvent.connection_id, NormalizedEvent.object_type, NormalizedEvent.external_id).in_(list(keys))
     )
-    return {(r.connection_id, r.object_type, r.external_id): r for r in db.session.scalars(query)}
+    ids = list(db.session.scalars(found))
+    if not ids:
+        return {}
+    locked = (select(NormalizedEvent).where(NormalizedEvent.id.in_(ids)).order_by(NormalizedEvent.id)
+              .with_for_update().execution_options(populate_existing=True))
+    return {(r.connection_id, r.object_type, r.external_id): r for r in db.session.scalars(locked)}
 
 
 def _new_row(event, record, now):
