@@ -1,11 +1,24 @@
-"""The health board: one card per connection."""
-from flask import render_template
+"""The health board: one self-refreshing card per connection, filtered from the URL."""
+from flask import abort, render_template, request
 
+from ..extensions import htmx
 from ..services import board
 from . import bp
 
 
 @bp.route("/")
 def home():
-    """The health board."""
-    return render_template("admin/home.html", connections=board.connections_for_board())
+    """The health board: filters in the query string, open tasks in the header."""
+    filters = board.Filters.from_args(request.args)
+    return render_template("admin/home.html", cards=board.cards(filters), filters=filters,
+                           options=board.filter_options(), open_tasks=board.open_task_count())
+
+
+@bp.route("/connections/<int:connection_id>/card")
+def connection_card(connection_id):
+    """One card: the fragment for htmx polling, the board with just this card otherwise."""
+    card = board.card(connection_id) or abort(404)
+    if htmx:
+        return render_template("admin/_connection_card.html", card=card)
+    return render_template("admin/home.html", cards=[card], filters=board.Filters(), single=True,
+                           options=board.filter_options(), open_tasks=board.open_task_count())

@@ -14,6 +14,7 @@ class AdminAction(db.Model):
     __table_args__ = (
         Index("ix_event_admin_actions_target", "target_type", "target_id"),
         Index("ix_event_admin_actions_created", "created_at", "id"),
+        Index("ix_event_admin_actions_action_created", "action", "created_at", "id"),  # audit log filter
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -27,6 +27,10 @@ class WebhookEvent(db.Model):
         Index("ix_event_webhook_events_status_received", "status", "received_at", "id"),
         Index("ix_event_webhook_events_status_next_attempt", "status", "next_attempt_at"),
         Index("ix_event_webhook_events_received", "received_at", "id"),
+        # The event explorer: connection + status together, event type over time, search by key.
+        Index("ix_event_webhook_events_conn_status_received", "connection_id", "status", "received_at", "id"),
+        Index("ix_event_webhook_events_type_received", "event_type", "received_at", "id"),
+        Index("ix_event_webhook_events_dedupe_key", "dedupe_key"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -82,6 +86,7 @@ class NormalizedEvent(db.Model):
     __table_args__ = (
         UniqueConstraint("connection_id", "object_type", "external_id"),
         Index("ix_integration_normalized_events_client_updated", "client_id", "updated_at"),
+        Index("ix_integration_normalized_events_external_id", "external_id"),  # explorer search
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

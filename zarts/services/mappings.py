@@ -1,7 +1,11 @@
-"""Saving a connection's mapping: validated, versioned and audited."""
+"""A connection's mapping: the one in force, its saved versions, previews, and saving (audited)."""
+import json
+
 from ..extensions import db
-from ..models import ConnectionMapping
+from ..models import ConnectionMapping, RawEvent, User, WebhookEvent
 from . import DomainError, audit, mapping
+
+PREVIEW_CHOICES = 25
 
 
 def effective_mapping(connection):
@@ -27,3 +31,39 @@ def save_mapping(connection, new_mapping, actor, reason=""):
                  {"version": latest, "mapping": current}, {"version": latest + 1, "mapping": new_mapping})
     db.session.commit()
     return saved
+
+
+def versions(connection):
+    """Saved versions, newest first, as (ConnectionMapping, author email or None)."""
+    return db.session.execute(
+        db.select(ConnectionMapping, User.email).outerjoin(User, ConnectionMapping.created_by_id == User.id)
+        .where(ConnectionMapping.connection_id == connection.id).order_by(ConnectionMapping.version.desc())
+    ).all()
+
+
+def preview_events(connection, limit=PREVIEW_CHOICES):
+    """The connection's most recent events that kept their raw bytes, to preview a mapping against."""
+    return list(db.session.scalars(
+        db.select(WebhookEvent).join(RawEvent, RawEvent.webhook_event_id == WebhookEvent.id)
+        .where(WebhookEvent.connection_id == connection.id, WebhookEvent.source != "manual")
+        .order_by(WebhookEvent.received_at.desc(), WebhookEvent.id.desc()).limit(limit)
+    ))
+
+
+def preview_against(connection, candidate, event_id):
+    """Dry run of a candidate mapping on one stored event of this connection; never writes.
+
+    Returns mapping.preview()'s answer plus the event, or DomainError for an unknown event.
+    """
+    row = db.session.execute(
+        db.select(WebhookEvent, RawEvent.body).join(RawEvent, RawEvent.webhook_event_id == WebhookEvent.id)
+        .where(WebhookEvent.id == event_id, WebhookEvent.connection_id == connection.id)
+    ).first()
+    if row is None:
+        raise DomainError("choose one of this connection's stored events")
+    event, body = row
+    try:
+        payload = json.loads(bytes(body))
+    except (ValueError, RecursionError) as exc:
+        return {"ok": False, "error": f"the stored body is not JSON: {type(exc).__name__}", "event": event}
+    return {**mapping.preview(candidate, event.event_type, payload), "event": event}

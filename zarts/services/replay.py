@@ -8,6 +8,21 @@ from . import DomainError, audit
 
 REPLAYABLE = ("normalized", "ignored", "dead_lettered", "retry_scheduled", "resolved_manually", "received", "queued")
 NOT_REPLAYABLE_SOURCES = ("manual",)  # hand-entered updates have no provider payload to map
+RETRYABLE = ("retry_scheduled", "dead_lettered", "received", "queued")
+
+
+def available_actions(event):
+    """The admin actions an event's status allows, in the order the UI offers them."""
+    actions = []
+    if event.status in RETRYABLE:
+        actions.append("retry")
+    if event.status in REPLAYABLE and event.source not in NOT_REPLAYABLE_SOURCES:
+        actions.append("replay")
+    if event.status in ("received", "queued", "retry_scheduled", "dead_lettered"):
+        actions.append("ignore")
+    if event.status not in FINAL_STATUSES or event.status == "dead_lettered":
+        actions.append("resolve")
+    return actions
 
 
 def replay(event_ids, actor=None, reason=""):
@@ -27,17 +42,31 @@ def replay(event_ids, actor=None, reason=""):
     return len(events)
 
 
+def replay_event(event, actor=None, reason=""):
+    """Replay one event (see replay()); a DomainError when it cannot be replayed."""
+    if event.source in NOT_REPLAYABLE_SOURCES:
+        raise DomainError(f"a {event.source} event has no provider payload to replay")
+    if event.status not in REPLAYABLE:
+        raise DomainError(f"an event that is {event.status} cannot be replayed")
+    replay([event.id], actor, reason)
+
+
 def retry_now(event, actor=None, reason=""):
     """Run a failed or waiting event again now, keeping its attempt count."""
-    if event.status not in ("retry_scheduled", "dead_lettered", "received", "queued"):
+    mark_retry(event, actor, reason)
+    db.session.commit()
+    jobs.enqueue_normalize([event.id])
+
+
+def mark_retry(event, actor=None, reason=""):
+    """Set one event up for a retry, audited, in the current transaction; the caller commits and enqueues."""
+    if event.status not in RETRYABLE:
         raise DomainError(f"an event that is {event.status} cannot be retried")
     before = {"status": event.status, "next_attempt_at": _iso(event.next_attempt_at)}
     if event.status == "dead_lettered":
         event.attempts = 0
     event.status, event.next_attempt_at, event.status_reason = "received", None, "retry requested"
     audit.record(actor, "event.retry", "event", event.id, reason, before, {"status": "received"})
-    db.session.commit()
-    jobs.enqueue_normalize([event.id])
 
 
 def ignore(event, actor, reason):

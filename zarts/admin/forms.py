@@ -1,0 +1,130 @@
+"""Admin forms for connections, onboarding, mappings, manual updates and tasks."""
+import json
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DecimalField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from ..services.connections import LIMITS, MAX_OVERLAP_HOURS
+from ..services.mapping import OBJECT_TYPES, PERIODS
+
+_, MAX_CADENCE_SECONDS, _ = LIMITS["expected_cadence_seconds"]
+
+
+class ConnectionForm(FlaskForm):
+    """Create (provider and client chosen once) or edit a connection."""
+
+    provider = SelectField("Provider", validate_choice=True)
+    client = SelectField("Client", validate_choice=True)
+    name = StringField("Name", validators=[Optional(), Length(max=200)],
+                       description="Left blank: “Client · Provider”.")
+    owner_id = SelectField("Owner (admin)", coerce=int, validators=[InputRequired()])
+    reason = TextAreaField("Reason", validators=[DataRequired(), Length(max=2000)],
+                           description="Why this connection exists: which card or report it feeds.")
+    retry_max_attempts = IntegerField("Max attempts", default=5, validators=[InputRequired(), NumberRange(1, 20)])
+    retry_base_seconds = IntegerField("Retry base (seconds)", default=120,
+                                      validators=[InputRequired(), NumberRange(1, 86400)],
+                                      description="Retries wait base × 4^(attempt − 1), ±25%.")
+    expected_cadence_minutes = IntegerField(
+        "Expected cadence (minutes)", validators=[Optional(), NumberRange(1, MAX_CADENCE_SECONDS // 60)],
+        description="How often events should arrive; blank: no staleness check.")
+    webhook_rate_limit_per_minute = IntegerField(
+        "Rate limit (deliveries per minute)", validators=[Optional(), NumberRange(1, 100000)],
+        description="Blank: no limit. Over it the endpoint answers 429 with Retry-After.")
+    portal_visible = BooleanField("Visible on the client's portal", default=True)
+
+    def settings(self):
+        """The connection's settings, keyed like its columns."""
+        minutes = self.expected_cadence_minutes.data
+        return {
+            "name": self.name.data or "", "owner_id": self.owner_id.data, "reason": self.reason.data,
+            "retry_max_attempts": self.retry_max_attempts.data, "retry_base_seconds": self.retry_base_seconds.data,
+            "expected_cadence_seconds": minutes * 60 if minutes else None,
+            "webhook_rate_limit_per_minute": self.webhook_rate_limit_per_minute.data or None,
+            "portal_visible": bool(self.portal_visible.data),
+        }
+
+
+class LifecycleForm(FlaskForm):
+    to = HiddenField(validators=[DataRequired()])
+    reason = StringField("Reason", validators=[Optional(), Length(max=2000)])
+
+
+class RotateForm(FlaskForm):
+    overlap_hours = IntegerField("Keep the old secret valid for (hours)",
+                                 validators=[InputRequired(), NumberRange(0, MAX_OVERLAP_HOURS)])
+
+
+class MappingForm(FlaskForm):
+    mapping_json = TextAreaField("Mapping (JSON)", validators=[DataRequired()])
+    reason = StringField("Reason for the change", validators=[Optional(), Length(max=2000)])
+    event_id = SelectField("Preview against", coerce=int, validate_choice=False, validators=[Optional()])
+
+    def validate_mapping_json(self, field):
+        try:
+            field.parsed = json.loads(field.data)
+        except (ValueError, RecursionError) as exc:
+            raise ValidationError(f"not valid JSON: {exc}") from None
+
+
+def parse_fields(text):
+    """Fields typed as a JSON object or as key=value lines; ValueError says what is wrong."""
+    text = (text or "").strip()
+    if not text:
+        return {}
+    if text.startswith("{"):
+        try:
+            fields = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            raise ValueError(f"not valid JSON: {exc}") from None
+        if not isinstance(fields, dict):
+            raise ValueError("must be a JSON object")
+        return fields
+    fields = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        key, equals, value = line.partition("=")
+        if not equals or not key.strip():
+            raise ValueError(f"line {number}: write key=value")
+        fields[key.strip()] = value.strip()
+    return fields
+
+
+class ManualUpdateForm(FlaskForm):
+    object_type = SelectField("Object type", choices=list(OBJECT_TYPES))
+    external_id = StringField("External id", validators=[DataRequired(), Length(max=255)])
+    status = StringField("Status", validators=[Optional(), Length(max=64)])
+    record_fields = TextAreaField("Fields", validators=[Optional(), Length(max=10000)],
+                           description="key=value, one per line, or a JSON object.")
+    metric_name = StringField("Metric name", validators=[Optional(), Length(max=100)])
+    metric_value = DecimalField("Value", validators=[Optional()])
+    metric_unit = StringField("Unit", validators=[Optional(), Length(max=32)])
+    metric_period = SelectField("Period", choices=list(PERIODS), default="month")
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=2000)])
+
+    def validate_record_fields(self, field):
+        try:
+            field.parsed = parse_fields(field.data)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+    def validate(self, extra_validators=None):
+        """Field checks, then: a named metric needs a value (Optional() stops the field's own chain)."""
+        valid = super().validate(extra_validators)
+        if (self.metric_name.data or "").strip() and self.metric_value.data is None and not self.metric_value.errors:
+            self.metric_value.errors.append("a metric needs a numeric value")
+            valid = False
+        return valid
+
+    def metrics(self):
+        """The optional metric as manual_update expects it."""
+        name = (self.metric_name.data or "").strip()
+        if not name:
+            return []
+        return [{"name": name, "value": self.metric_value.data, "unit": self.metric_unit.data or "count",
+                 "period": self.metric_period.data}]
+
+
+class ResolveTaskForm(FlaskForm):
+    reason = StringField("Note", validators=[Optional(), Length(max=2000)])

@@ -1,0 +1,69 @@
+"""The mapping editor: edit a connection's mapping as JSON, preview it on a stored event, save a version."""
+import json
+
+from flask import render_template, request
+from flask_htmx import make_response as htmx_response
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from ..extensions import db, htmx
+from ..services import DomainError, mappings
+from . import bp
+from .connections import connection_or_404
+from .forms import MappingForm
+
+
+def _form(connection, formdata=None):
+    form = MappingForm(formdata=formdata)
+    if formdata is None:
+        form.mapping_json.data = json.dumps(mappings.effective_mapping(connection), indent=2, sort_keys=True)
+    events = mappings.preview_events(connection)
+    form.event_id.choices = [SelectChoice(e.id, f"#{e.id} · {e.event_type or 'no type'} · {e.status.replace('_', ' ')}")
+                             for e in events]
+    return form
+
+
+def _editor(connection, form, **extra):
+    versions = mappings.versions(connection)
+    context = {"connection": connection, "form": form, "versions": versions,
+               "in_force": versions[0][0].version if versions else None, **extra}
+    return render_template("admin/_mapping_editor.html" if htmx else "admin/mapping.html", **context)
+
+
+@bp.route("/connections/<int:connection_id>/mapping", methods=["GET", "POST"])
+def connection_mapping(connection_id):
+    """GET: the editor with the mapping in force. POST: validate and save it as the next version."""
+    connection = connection_or_404(connection_id)
+    if request.method == "GET":
+        return _editor(connection, _form(connection))
+    form = _form(connection, request.form)
+    saved = None
+    if form.validate_on_submit():
+        try:
+            saved = mappings.save_mapping(connection, form.mapping_json.parsed, current_user, form.reason.data or "")
+        except DomainError as exc:
+            db.session.rollback()
+            form.mapping_json.errors.extend(str(exc).split("; "))
+    page = _editor(connection, form, saved=saved)
+    return htmx_response(page, trigger={"mapping-saved": connection.id} if saved else None)
+
+
+@bp.route("/connections/<int:connection_id>/mapping/preview", methods=["POST"])
+def connection_mapping_preview(connection_id):
+    """Dry run of the mapping in the textarea on one stored event: the normalized record or the exact error."""
+    connection = connection_or_404(connection_id)
+    form = _form(connection, request.form)
+    result = error = None
+    if not form.validate_on_submit():
+        error = "; ".join(e for field in (form.mapping_json, form.event_id) for e in field.errors) or "check the form"
+    elif not form.event_id.data:
+        error = "choose a stored event to preview against"
+    else:
+        try:
+            result = mappings.preview_against(connection, form.mapping_json.parsed, form.event_id.data)
+        except DomainError as exc:
+            error = str(exc)
+    db.session.rollback()  # a preview never writes
+    if htmx:
+        return render_template("admin/_mapping_preview.html", connection=connection, result=result, error=error)
+    return _editor(connection, form, previewed=True, result=result, error=error)
