@@ -1,6 +1,7 @@
 """Mappings: JMESPath rules that turn a provider payload into a normalized record.
 
-A mapping is data: ``{"version": 1, "events": {event type: rule}, "event_types_ignored": [...]}``.
+A mapping is data: ``{"version": 1, "events": {event type: rule}, "event_types_ignored": [...]}``,
+plus an optional "csv" section for manual CSV files (see csv_columns).
 validate() lists every problem in one; apply() maps one payload with one rule. No Flask, no
 database. A MappingError is permanent: retrying the same payload cannot help. Metric values are
 the record's current state: the newest event for a record replaces them, never adds to them.
@@ -14,6 +15,8 @@ from decimal import ROUND_HALF_UP, Decimal, DecimalException
 from functools import lru_cache
 
 import jmespath
+
+from . import csv_columns
 
 OBJECT_TYPES = ("payment", "refund", "invoice", "subscription", "order", "lead", "delivery",
                 "csv_import", "customer", "record")
@@ -65,7 +68,7 @@ def validate(mapping):
     if not isinstance(mapping, dict):
         return ["mapping: must be an object"]
     problems = [f"mapping: unknown key {k!r}" for k in mapping
-                if k not in ("version", "events", "event_types_ignored")]
+                if k not in ("version", "events", "event_types_ignored", "csv")]
     if type(mapping.get("version", 1)) is not int or mapping.get("version", 1) != 1:
         problems.append("version: must be 1")
     events = mapping.get("events")
@@ -80,6 +83,8 @@ def validate(mapping):
             problems.append(f"event_types_ignored[{i}]: must be a non-empty string (in a list)")
         elif event_type in events:
             problems.append(f"event_types_ignored[{i}]: {event_type!r} also has a rule")
+    if "csv" in mapping:  # how a manual CSV file's columns fill the "row" events
+        problems += csv_columns.section_problems(mapping["csv"])
     return problems
 
 

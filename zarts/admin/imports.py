@@ -1,0 +1,160 @@
+"""Manual CSV imports: upload, column mapping, dry run, confirm, progress, row errors."""
+from flask import (Response, abort, current_app, redirect, render_template, request, stream_with_context,
+                   url_for)
+from flask_htmx import make_response as htmx_response
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, validate_csrf
+from werkzeug.exceptions import RequestEntityTooLarge
+from wtforms.validators import ValidationError
+
+from ..extensions import csrf, db, htmx
+from ..models import CsvImport
+from ..services import DomainError, csv_columns, csv_import, csv_parse
+from ..services.mappings import effective_mapping
+from . import bp
+
+FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the small fields around the file
+
+
+def import_or_404(import_id):
+    """The import, or a 404."""
+    return db.session.get(CsvImport, import_id) or abort(404)
+
+
+def _list_page(error=None, status=200, selected=None):
+    before = request.args.get("before", type=int)
+    rows = csv_import.recent_imports(before_id=before)
+    return render_template("admin/imports.html", imports=rows, connections=csv_import.csv_connections(),
+                           selected=selected or request.args.get("connection", type=int), error=error,
+                           max_mb=current_app.config["CSV_MAX_BYTES"] / 1048576,
+                           older=rows[-1].id if len(rows) == 50 else None), status
+
+
+@bp.route("/imports")
+def imports():
+    """Recent imports and the upload form."""
+    return _list_page()
+
+
+@csrf.exempt  # checked below, after the size limit is set: the global check would read the whole body first
+@bp.route("/imports", methods=["POST"])
+def import_upload():
+    """Store an uploaded file (size limit per route, so webhooks keep theirs) and go to its column mapping."""
+    limit = current_app.config["CSV_MAX_BYTES"]
+    request.max_content_length = limit + FORM_OVERHEAD
+    try:
+        form, upload = request.form, request.files.get("file")
+    except RequestEntityTooLarge:
+        return _list_page(f"The file is larger than {limit / 1048576:,.0f} MB, the upload limit.", _status(413))
+    try:
+        if current_app.config.get("WTF_CSRF_ENABLED", True):
+            validate_csrf(form.get("csrf_token"))
+    except ValidationError as exc:
+        raise CSRFError(exc.args[0]) from None
+    connection_id = form.get("connection_id", type=int)
+    if upload is None or not upload.filename:
+        return _list_page("Choose a CSV file to upload.", _status(400), connection_id)
+    try:
+        imp = csv_import.upload(connection_id, upload.filename, upload.stream, current_user)
+    except DomainError as exc:
+        return _list_page(str(exc), _status(413 if isinstance(exc, csv_parse.FileTooLarge) else 400), connection_id)
+    return redirect(url_for("admin.import_detail", import_id=imp.id))
+
+
+def _status(code):
+    """htmx does not swap error answers, so it gets a 200 with the message."""
+    return 200 if htmx else code
+
+
+@bp.route("/imports/<int:import_id>")
+def import_detail(import_id):
+    """One import: the column mapping, the dry run, the progress or the result; the panel alone for htmx."""
+    imp = import_or_404(import_id)
+    if htmx and request.args.get("part") == "panel":
+        return _panel(imp)
+    return render_template("admin/import_detail.html", **_panel_context(imp))
+
+
+def _panel_context(imp, section=None, errors=(), edit=False):
+    section = section or csv_import.proposed_section(imp)
+    used = {section.get("key"), *(s.get("column") for s in section["columns"].values())}
+    return {
+        "imp": imp, "section": section, "errors": list(errors), "edit": edit,
+        "unused": [h for h in imp.headers if h not in used], "types": csv_columns.TYPES,
+        "earlier": csv_import.earlier_import(imp), "progress": csv_import.progress(imp),
+        "stalled": csv_import.is_stalled(imp), "dry_counts": csv_import.dry_run_counts(imp.counts or {}),
+        "encoding_name": csv_parse.ENCODINGS.get(imp.encoding, imp.encoding),
+        "delimiter_name": csv_parse.DELIMITER_NAMES.get(imp.delimiter, imp.delimiter),
+    }
+
+
+def _panel(imp, **kwargs):
+    body = render_template("admin/_import_panel.html", **_panel_context(imp, **kwargs))
+    finished = imp.status in ("dry_run", "done", "failed")
+    return htmx_response(body, trigger={"csv-import-changed": imp.id} if finished else None)
+
+
+def _section_from_form(imp, form):
+    """The csv section the mapping form describes."""
+    columns = {}
+    for target in csv_columns.targets(effective_mapping(imp.connection)):
+        kind = form.get(f"type-{target}", "text")
+        spec = {"column": form.get(f"col-{target}") or None, "type": kind, "required": form.get(f"req-{target}") == "1"}
+        if kind == "enum":
+            spec["values"] = [v.strip() for v in form.get(f"values-{target}", "").split(",") if v.strip()]
+        columns[target] = spec
+    return {"key": form.get("key") or None, "columns": columns, "ignore": form.getlist("ignore")}
+
+
+@bp.route("/imports/<int:import_id>/check", methods=["POST"])
+def import_check(import_id):
+    """Save the column mapping and run the dry run (a job; the panel polls until it is done)."""
+    imp = import_or_404(import_id)
+    section = _section_from_form(imp, request.form)
+    try:
+        csv_import.start_check(imp, section, current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        imp = import_or_404(import_id)
+        if not htmx:
+            return render_template("admin/import_detail.html",
+                                   **_panel_context(imp, section, [str(exc)], edit=True)), 400
+        return _panel(imp, section=section, errors=[str(exc)], edit=True)
+    db.session.expire_all()
+    return _panel(imp) if htmx else redirect(url_for("admin.import_detail", import_id=imp.id))
+
+
+@bp.route("/imports/<int:import_id>/confirm", methods=["POST"])
+def import_confirm(import_id):
+    """Import the checked file (a job); an already imported file needs the explicit confirmation."""
+    return _act(import_id, lambda imp: csv_import.confirm(imp, current_user, force=request.form.get("force") == "1"))
+
+
+@bp.route("/imports/<int:import_id>/resume", methods=["POST"])
+def import_resume(import_id):
+    """Hand a stalled pass to a job again."""
+    return _act(import_id, lambda imp: csv_import.resume(imp, current_user))
+
+
+def _act(import_id, action):
+    imp = import_or_404(import_id)
+    try:
+        action(imp)
+    except DomainError as exc:
+        db.session.rollback()
+        imp = import_or_404(import_id)
+        if not htmx:
+            return render_template("admin/import_detail.html", **_panel_context(imp, errors=[str(exc)])), 400
+        return _panel(imp, errors=[str(exc)])
+    db.session.expire_all()
+    return _panel(imp) if htmx else redirect(url_for("admin.import_detail", import_id=imp.id))
+
+
+@bp.route("/imports/<int:import_id>/errors.csv")
+def import_errors(import_id):
+    """The row errors as a CSV download (cells that could run as spreadsheet formulas are escaped)."""
+    imp = import_or_404(import_id)
+    name = f"import-{imp.id}-row-errors.csv"
+    return Response(stream_with_context(csv_import.errors_csv(imp)), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"',
+                             "X-Content-Type-Options": "nosniff"})
