@@ -1,4 +1,7 @@
-"""The periodic sweeper loop, run by worker.py and, in the embedded default, by the app process."""
+"""The periodic sweeper loop, run by worker.py and, in the embedded default, by the app process.
+
+Each round sweeps stranded events; the health check and the sync scheduler run at their own pace.
+"""
 import threading
 import time
 
@@ -6,8 +9,11 @@ from flask import current_app
 
 from ..queues import queue_name, redis_connection
 from .normalize import sweep
+from .sync import check_health, schedule_syncs
 
 SWEEP_INTERVAL_SECONDS = 15
+HEALTH_INTERVAL_SECONDS = 60
+SYNC_SCHEDULE_INTERVAL_SECONDS = 30
 
 
 def start(app, interval=SWEEP_INTERVAL_SECONDS):
@@ -27,7 +33,32 @@ def _loop(app, interval):
                     sweep()
             except Exception:  # keep sweeping whatever one round hit
                 current_app.logger.exception("sweep failed")
+            _paced_tasks(app)
         time.sleep(interval)
+
+
+def _paced_tasks(app):
+    """The health check and the sync scheduler, each at its own pace; one failing never stops the other."""
+    for name, every, task in (("health", HEALTH_INTERVAL_SECONDS, check_health),
+                              ("syncs", SYNC_SCHEDULE_INTERVAL_SECONDS, schedule_syncs)):
+        try:
+            if _due(app, name, every):
+                task()
+        except Exception:
+            current_app.logger.exception("%s round failed", name)
+
+
+def _due(app, name, every):
+    """Once per `every` seconds across all workers (a Redis lock), or per process without Redis."""
+    conn = redis_connection()
+    if conn is not None:
+        return bool(conn.set(queue_name(f"{name}-lock"), "1", nx=True, ex=every))
+    last = app.extensions.setdefault("zarts_paced_last", {})
+    now = time.monotonic()
+    if name in last and now - last[name] < every:
+        return False
+    last[name] = now
+    return True
 
 
 def _my_turn(interval):

@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 
 HERE = Path(__file__).parent
-SHIPPED_KEYS = ("standard_webhooks", "stripe", "shopify", "github", "manual_csv_import")
+SHIPPED_KEYS = ("standard_webhooks", "stripe", "shopify", "github", "manual_csv_import", "generic_http_sync")
 
 
 @lru_cache(maxsize=None)

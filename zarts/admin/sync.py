@@ -1,0 +1,54 @@
+"""Sync connectors in the admin: the test sync (one page, nothing stored) and the list of runs."""
+from flask import flash, redirect, render_template, request, url_for
+from flask_htmx import make_response as htmx_response
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..extensions import db, htmx
+from ..models import HealthChange
+from ..services import DomainError, sync_preview, sync_runs
+from . import bp
+from .connections import connection_or_404
+
+HEALTH_CHANGES_SHOWN = 10
+
+
+@bp.route("/connections/<int:connection_id>/test-sync", methods=["POST"])
+def connection_test_sync(connection_id):
+    """Read one bounded page from the source and show what a sync would do with it (nothing stored)."""
+    connection = connection_or_404(connection_id)
+    result = error = None
+    try:
+        result = sync_preview.test_sync(connection, current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        error = str(exc)
+    if not htmx:
+        flash(error or _summary(result), "error" if error or result["error"] else "success")
+        return redirect(url_for("admin.connection_syncs", connection_id=connection.id))
+    page = render_template("admin/_sync_result.html", connection=connection, result=result, sync_error=error)
+    return htmx_response(page, trigger={"test-sync-run": connection.id} if result else None)
+
+
+@bp.route("/connections/<int:connection_id>/syncs")
+def connection_syncs(connection_id):
+    """The connection's sync runs, newest first (polls while one is open); the table alone for htmx."""
+    connection = connection_or_404(connection_id)
+    before = request.args.get("before", type=int)
+    runs = sync_runs.recent(connection.id, before_id=before)
+    context = {"connection": connection, "runs": runs, "before": before,
+               "next_before": runs[-1].id if len(runs) == sync_runs.LIST_LIMIT else None,
+               "polling": any(not run.finished for run in runs)}
+    if htmx and htmx.target == "sync-runs":
+        return render_template("admin/_sync_runs.html", **context)
+    changes = db.session.scalars(select(HealthChange).where(HealthChange.connection_id == connection.id)
+                                 .order_by(HealthChange.id.desc()).limit(HEALTH_CHANGES_SHOWN)).all()
+    return render_template("admin/sync_runs.html", health_changes=changes, **context)
+
+
+def _summary(result):
+    if result["error"]:
+        return f"Test sync failed: {result['error']}"
+    return (f"Test sync read {result['fetched']} record(s): {result['created']} new, {result['updated']} updated, "
+            f"{result['unchanged']} unchanged, {result['failed']} failed, {result['duplicate']} duplicate, "
+            f"{result['ignored']} ignored. Nothing was stored.")
