@@ -6,7 +6,7 @@ FLASK := $(VENV)/bin/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test venv-run venv-dev migrate demo worker clean
+.PHONY: run test test-e2e venv-run venv-dev migrate demo worker clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,11 @@ run: demo
 
 ## test: install dev deps and run the whole suite (SQLite; MariaDB + Redis with TEST_DATABASE_URL/TEST_REDIS_URL)
 test: venv-dev
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not e2e"
+
+## test-e2e: real-browser tests in Debian's Chromium (apt-get install -y chromium); screenshots to docs/screenshots
+test-e2e: venv-dev
+	E2E_REQUIRED=1 $(PY) -m pytest -m e2e
 
 worker: venv-run
 	$(PY) worker.py

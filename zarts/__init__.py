@@ -11,7 +11,7 @@ def create_app(test_config=None):
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(load_config(app.instance_path, test_config))
 
-    from . import auth, cli, errors, extensions, queues, templating
+    from . import auth, cli, errors, extensions, queues, security, templating
     from .jobs import periodic
     from .admin import bp as admin_bp
     from .main import bp as main_bp
@@ -26,6 +26,7 @@ def create_app(test_config=None):
     queues.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
+    security.init_app(app)
     cli.init_app(app)
     periodic.init_app(app)
 

@@ -82,9 +82,12 @@ def load_config(instance_path, overrides=None):
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "ZARTS_QUEUE_PREFIX": os.environ.get("ZARTS_QUEUE_PREFIX", "zarts"),
         "WEBHOOK_MAX_BYTES": _int_env("WEBHOOK_MAX_BYTES", 1024 * 1024),
+        # Enforced by the CSV upload route itself: a global MAX_CONTENT_LENGTH would also cap webhooks.
+        "CSV_MAX_BYTES": _int_env("CSV_MAX_BYTES", 50 * 1024 * 1024),
         "SECRET_ROTATION_OVERLAP_HOURS": _int_env("SECRET_ROTATION_OVERLAP_HOURS", 24),
         "PAYLOAD_SENSITIVE_KEYS": _list_env("ZARTS_SENSITIVE_KEYS", DEFAULT_SENSITIVE_KEYS),
         "OUTBOX_SYNC": False,
+        "PORTAL_POLL_SECONDS": _int_env("PORTAL_POLL_SECONDS", 30),
         "PASSWORD_HASH_METHOD": "scrypt",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -9,6 +9,7 @@ MESSAGES = {
     404: "There is nothing here.",
     405: "That action is not allowed here.",
     413: "What you sent is too large.",
+    429: "Too many attempts. Please wait a minute and try again.",
     500: "Something went wrong on our side. It has been logged.",
 }
 

@@ -42,6 +42,13 @@ def number(value, places=0):
     return f"{value:,.{places}f}"
 
 
+def amount(value):
+    """1,204 for whole numbers, 1,204.50 otherwise."""
+    if value is None:
+        return "—"
+    return number(value, 0 if value == int(value) else 2)
+
+
 def signed(value, places=0):
     """+1,204 / -3.5 / 0."""
     if value is None:
@@ -53,6 +60,6 @@ def init_app(app):
     """Register the filters."""
     from .services.portal import sparkline
 
-    app.jinja_env.filters.update(time_ago=time_ago, utc=utc, when=when, number=number, signed=signed,
+    app.jinja_env.filters.update(time_ago=time_ago, utc=utc, when=when, number=number, amount=amount, signed=signed,
                                  sparkline=sparkline)
     app.jinja_env.globals.update(escape=escape)

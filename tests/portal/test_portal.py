@@ -21,6 +21,7 @@ def charge(amount_cents, charge_id):
 
 
 def revenue_metric(connection, **extra):
+    connection.lifecycle = "active"  # only live sources reach the portal
     values = {"name": "Monthly revenue", "metric_name": "revenue", "connection_id": connection.id, "period": "month",
               "unit": "USD", "client_meaning": "What your patients paid this month.", "aggregation": "sum",
               "baseline_value": "1000", "baseline_label": "Average month before launch",
@@ -53,7 +54,7 @@ def test_deliveries_move_the_card_and_its_status(app, client, login):
     assert db.session.get(AdminTask, task.id).status == "resolved"
     login(make_user("client", client=connection.client))
     page = client.get("/portal/").get_data(as_text=True)
-    for text in ("Monthly revenue", "1,150.00", "1,000.00", "+150.00", "(+15.0%)", "Stripe", "On track",
+    for text in ("Monthly revenue", "1,150", "1,000", "+150", "(+15.0%)", "Stripe", "On track",
                  "What your patients paid this month.", "We review pricing with you on the 1st.", "Up to date"):
         assert text in page, text
 
@@ -185,3 +186,16 @@ def test_empty_portal_explains_what_is_coming(app, client, login):
     login(make_user("client"))
     page = client.get("/portal/").get_data(as_text=True)
     assert "Your cards are on their way" in page and "No notes yet" in page
+
+
+@pytest.mark.parametrize("lifecycle,visible,shown", [
+    ("draft", True, False), ("testing", True, False), ("active", True, True), ("paused", True, True),
+    ("disconnected", True, False), ("active", False, False),
+])
+def test_only_live_visible_sources_reach_the_portal(app, client, login, lifecycle, visible, shown):
+    connection, _ = make_connection("stripe")
+    revenue_metric(connection)
+    connection.lifecycle, connection.portal_visible = lifecycle, visible
+    db.session.commit()
+    login(make_user("client", client=connection.client))
+    assert ("Monthly revenue" in client.get("/portal/").get_data(as_text=True)) == shown

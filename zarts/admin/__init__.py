@@ -16,4 +16,5 @@ def require_admin():
     """Every admin route is gated here, so a new route cannot forget the check."""
 
 
-from . import audit_log, board, connections, events, metrics, tasks  # noqa: E402,F401
+from . import audit_log, board, bulk, connections, event_actions, events, imports, metrics, tasks  # noqa: E402,F401
+from . import manual, mapping_editor, onboarding, sync  # noqa: E402,F401  (connection setup and onboarding)

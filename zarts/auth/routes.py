@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from ..security import LOGIN_LIMITS, limiter
 from ..services import accounts
 from . import bp
 from .forms import LoginForm
@@ -20,6 +21,7 @@ def _safe_next(target):
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(LOGIN_LIMITS, methods=["POST"])
 def login():
     """Show the login form; on valid credentials send the user home."""
     if current_user.is_authenticated:

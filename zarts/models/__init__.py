@@ -9,13 +9,19 @@ from .events import (
     EVENT_SOURCES, EVENT_STATUSES, FINAL_STATUSES,
     MetricValue, NormalizedEvent, RawEvent, SyncError, WebhookEvent,
 )
+from .operations import BULK_KINDS, BULK_STATUSES, BulkOperation
+from .imports import IMPORT_STATUSES, CsvImport, CsvImportChunk
 from .outcomes import AGGREGATIONS, BASELINE_MODES, DIRECTIONS, PERIODS, AdminTask, Incident, MetricDefinition, PortalCard, ReportNote
+from .health import SIGNAL_KINDS, HealthSignal
+from .sync import OPEN_SYNC_STATUSES, SYNC_MODES, SYNC_RUN_STATUSES, SyncRun
 from .types import utcnow
 
 __all__ = [
     "ROLES", "Client", "User", "AdminAction", "HEALTHS", "LIFECYCLES", "PROVIDER_KINDS",
     "SIGNATURE_SCHEMES", "Connection", "ConnectionMapping", "HealthChange", "Provider",
     "EVENT_SOURCES", "EVENT_STATUSES", "FINAL_STATUSES", "MetricValue", "NormalizedEvent",
-    "RawEvent", "SyncError", "WebhookEvent", "AGGREGATIONS", "BASELINE_MODES", "DIRECTIONS", "PERIODS",
+    "RawEvent", "SyncError", "WebhookEvent", "BULK_KINDS", "BULK_STATUSES", "BulkOperation", "AGGREGATIONS", "DIRECTIONS", "PERIODS",
+    "BASELINE_MODES", "IMPORT_STATUSES", "CsvImport", "CsvImportChunk",
     "AdminTask", "Incident", "MetricDefinition", "PortalCard", "ReportNote", "utcnow",
+    "SIGNAL_KINDS", "HealthSignal", "OPEN_SYNC_STATUSES", "SYNC_MODES", "SYNC_RUN_STATUSES", "SyncRun",
 ]

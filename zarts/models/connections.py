@@ -55,6 +55,8 @@ class Connection(db.Model):
     previous_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    # Optional cap on accepted deliveries per minute; over it the endpoint answers 429 + Retry-After.
+    webhook_rate_limit_per_minute: Mapped[int | None] = mapped_column(Integer)
     retry_max_attempts: Mapped[int] = mapped_column(Integer, default=5)
     retry_base_seconds: Mapped[int] = mapped_column(Integer, default=120)
     expected_cadence_seconds: Mapped[int | None] = mapped_column(Integer)

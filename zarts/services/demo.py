@@ -8,7 +8,7 @@ from flask import current_app
 from ..extensions import db
 from ..models import User
 from ..providers import definition
-from . import accounts, connections, metrics, notes, signatures
+from . import accounts, connections, lifecycle, metrics, notes, signatures
 
 ADMIN_EMAIL = "admin@demo.zartsalgo.com"
 LOGINS = [
@@ -58,10 +58,11 @@ def load():
         accounts.create_user(login["email"], login["password"], "client", slug)
         for provider_key, reason in wanted:
             connection, secret = connections.create_connection(provider_key, slug, ADMIN_EMAIL, reason)
-            connection.lifecycle = "active"
             made.append((connection, secret))
     db.session.commit()
     admin_user = accounts.get_user(ADMIN_EMAIL)
+    for connection, _secret in made:
+        onboard(connection, admin_user)
     for connection, _secret in made:
         for values in METRICS.get(connection.provider.key, ()):
             metric = metrics.save_metric(connection.client, {**values, "connection_id": connection.id}, admin_user)
@@ -72,6 +73,17 @@ def load():
     for connection, secret in made:
         deliver_samples(connection, secret)
     return True
+
+
+def onboard(connection, admin_user):
+    """Walk the onboarding checklist; the GitHub connection is left in testing for a human to finish."""
+    steps = [key for key, _ in connections.CHECKLIST_STEPS]
+    finish = connection.provider.key != "github"
+    for key in steps[:5] if finish else steps[:3]:
+        lifecycle.set_step(connection, key, True, admin_user)
+    lifecycle.transition(connection, "testing", admin_user)
+    if finish:
+        lifecycle.transition(connection, "active", admin_user)
 
 
 def deliver_samples(connection, secret):

@@ -11,6 +11,7 @@ from ..templating import time_ago
 from . import periods
 
 NOTES_SHOWN = 20
+PORTAL_LIFECYCLES = ("active", "paused")
 
 
 @dataclass
@@ -45,7 +46,11 @@ def card_views(client_id, card_id=None):
     query = (
         select(PortalCard)
         .join(MetricDefinition, PortalCard.metric_id == MetricDefinition.id)
+        .outerjoin(Connection, MetricDefinition.connection_id == Connection.id)
         .where(PortalCard.client_id == client_id, PortalCard.visible.is_(True), MetricDefinition.published.is_(True))
+        # A source shows on the portal once it is live (active or paused) and marked visible.
+        .where((MetricDefinition.connection_id.is_(None))
+               | (Connection.lifecycle.in_(PORTAL_LIFECYCLES) & Connection.portal_visible.is_(True)))
         .options(joinedload(PortalCard.metric).joinedload(MetricDefinition.connection).joinedload(Connection.provider))
         .order_by(PortalCard.position, PortalCard.id)
     )
