@@ -1,4 +1,6 @@
 """Thin job entry points that take ids; this package is the only place that enqueues work."""
+from importlib import import_module
+
 from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import update
@@ -46,72 +48,37 @@ def enqueue_normalize(event_ids):
     return True
 
 
-RUN_BULK_OPERATION = "zarts.jobs.bulk.run_bulk_operation"
+def _enqueue_one(path, record_id, timeout, what):
+    """Enqueue path(record_id), or run it right here without Redis; True when handed over.
+
+    A failed enqueue leaves the record waiting in the database (each caller says who picks it up).
+    """
+    queue = get_queue()
+    if queue is None:
+        module, name = path.rsplit(".", 1)
+        getattr(import_module(module), name)(record_id)
+        return True
+    try:
+        queue.enqueue(path, record_id, job_timeout=timeout, result_ttl=0, failure_ttl=86400)
+    except RedisError as exc:
+        current_app.logger.warning("queue unreachable, %s %s not handed over: %s", what, record_id,
+                                   type(exc).__name__)
+        return False
+    return True
 
 
 def enqueue_bulk_operation(operation_id):
-    """Hand a committed bulk operation to a worker; True when handed over.
-
-    Without Redis it runs right here, as normalization does in the embedded default.
-    """
-    queue = get_queue()
-    if queue is None:
-        from .bulk import run_bulk_operation
-
-        run_bulk_operation(operation_id)
-        return True
-    try:
-        queue.enqueue(RUN_BULK_OPERATION, operation_id, job_timeout=3600, result_ttl=0, failure_ttl=86400)
-    except RedisError as exc:
-        current_app.logger.warning("queue unreachable, bulk operation %s not started: %s",
-                                   operation_id, type(exc).__name__)
-        return False
-    return True
-
-
-RUN_CSV_IMPORT = "zarts.jobs.imports.run_csv_import"
+    """Hand a committed bulk operation to a worker (or run it here without Redis)."""
+    return _enqueue_one("zarts.jobs.bulk.run_bulk_operation", operation_id, 3600, "bulk operation")
 
 
 def enqueue_csv_import(import_id):
-    """Hand an import's next pass (dry run or import) to a job; True when handed over.
-
-    Without Redis the pass runs right here, like enqueue_normalize. With Redis, a failed enqueue
-    leaves the import waiting in the database; its page offers to resume it.
-    """
-    queue = get_queue()
-    if queue is None:
-        from .imports import run_csv_import
-
-        run_csv_import(import_id)
-        return True
-    try:
-        queue.enqueue(RUN_CSV_IMPORT, import_id, job_timeout=4 * 3600, result_ttl=0, failure_ttl=86400)
-    except RedisError as exc:
-        current_app.logger.warning("queue unreachable, CSV import %s not handed over: %s", import_id,
-                                   type(exc).__name__)
-        return False
-    return True
-
-
-RUN_SYNC = "zarts.jobs.sync.run_sync"
+    """Hand an import's next pass (dry run or import) to a job; if the queue is down, the import's
+    page offers to resume it."""
+    return _enqueue_one("zarts.jobs.imports.run_csv_import", import_id, 4 * 3600, "CSV import")
 
 
 def enqueue_sync(run_id):
-    """Hand a queued sync run to a worker; True when handed over.
-
-    Without Redis it runs right here. With Redis, a failed enqueue leaves the run queued in the
-    database; its lease runs out and the next scheduling round starts it again.
-    """
-    queue = get_queue()
-    if queue is None:
-        from .sync import run_sync
-
-        run_sync(run_id)
-        return True
-    try:
-        queue.enqueue(RUN_SYNC, run_id, job_timeout=8 * 3600, result_ttl=0, failure_ttl=86400)
-    except RedisError as exc:
-        current_app.logger.warning("queue unreachable, sync run %s not handed over: %s", run_id,
-                                   type(exc).__name__)
-        return False
-    return True
+    """Hand a queued sync run to a worker; if the queue is down, its lease runs out and the next
+    scheduling round starts it again."""
+    return _enqueue_one("zarts.jobs.sync.run_sync", run_id, 8 * 3600, "sync run")
