@@ -39,7 +39,8 @@ def _test_config(url, redis_url=None):
         "ZARTS_QUEUE_PREFIX": f"zarts-test-{backends.RUN_ID}",
         "WTF_CSRF_ENABLED": False,
         "OUTBOX_SYNC": True,
-        "RATELIMIT_ENABLED": False,  # tests log in hundreds of times from one address
+        "RATELIMIT_ENABLED": False,
+        "CARD_REFRESH_SECONDS": 0,  # cards follow every batch; test_portal covers the debounce  # tests log in hundreds of times from one address
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast in tests; production uses scrypt
     }
 

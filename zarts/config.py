@@ -88,6 +88,7 @@ def load_config(instance_path, overrides=None):
         "PAYLOAD_SENSITIVE_KEYS": _list_env("ZARTS_SENSITIVE_KEYS", DEFAULT_SENSITIVE_KEYS),
         "OUTBOX_SYNC": False,
         "PORTAL_POLL_SECONDS": _int_env("PORTAL_POLL_SECONDS", 30),
+        "CARD_REFRESH_SECONDS": _int_env("CARD_REFRESH_SECONDS", 10),
         "PASSWORD_HASH_METHOD": "scrypt",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -1,6 +1,7 @@
 """The client portal: cards from real deliveries, thresholds, isolation, and nothing raw."""
 import copy
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -199,3 +200,20 @@ def test_only_live_visible_sources_reach_the_portal(app, client, login, lifecycl
     db.session.commit()
     login(make_user("client", client=connection.client))
     assert ("Monthly revenue" in client.get("/portal/").get_data(as_text=True)) == shown
+
+
+def test_busy_connections_refresh_cards_a_few_times_a_minute_and_catch_up(app, client):
+    app.config["CARD_REFRESH_SECONDS"] = 60
+    connection, secret = make_connection("stripe")
+    metric = revenue_metric(connection)
+    deliver(client, connection, secret, payload=charge(10000, "ch_1"))  # first value: computed at once
+    deliver(client, connection, secret, payload=charge(20000, "ch_2"))  # within the minute: deferred
+    assert card_of(metric).current_value == Decimal("100")
+    connection = db.session.get(type(connection), connection.id)
+    assert outcomes.refresh_due() == 1
+    db.session.commit()
+    assert card_of(metric).current_value == Decimal("300")
+    card = card_of(metric)
+    card.value_updated_at += timedelta(seconds=5)  # time passes with no new success
+    db.session.commit()
+    assert outcomes.refresh_due() == 0

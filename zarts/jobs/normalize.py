@@ -43,3 +43,14 @@ def sweep():
 
     with _context():
         return sweeper.sweep()
+
+
+def refresh_cards():
+    """Recompute the portal cards left behind by the per-batch debounce."""
+    from ..extensions import db
+    from ..services import outcomes
+
+    with _context():
+        count = outcomes.refresh_due()
+        db.session.commit()
+        return count

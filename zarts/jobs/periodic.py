@@ -8,12 +8,13 @@ import time
 from flask import current_app
 
 from ..queues import queue_name, redis_connection
-from .normalize import sweep
+from .normalize import refresh_cards, sweep
 from .sync import check_health, schedule_syncs
 
 SWEEP_INTERVAL_SECONDS = 15
 HEALTH_INTERVAL_SECONDS = 60
 SYNC_SCHEDULE_INTERVAL_SECONDS = 30
+CARDS_INTERVAL_SECONDS = 15
 
 
 def start(app, interval=SWEEP_INTERVAL_SECONDS):
@@ -38,9 +39,10 @@ def _loop(app, interval):
 
 
 def _paced_tasks(app):
-    """The health check and the sync scheduler, each at its own pace; one failing never stops the other."""
+    """Health check, sync scheduler and card catch-up, each at its own pace; one failing never stops the others."""
     for name, every, task in (("health", HEALTH_INTERVAL_SECONDS, check_health),
-                              ("syncs", SYNC_SCHEDULE_INTERVAL_SECONDS, schedule_syncs)):
+                              ("syncs", SYNC_SCHEDULE_INTERVAL_SECONDS, schedule_syncs),
+                              ("cards", CARDS_INTERVAL_SECONDS, refresh_cards)):
         try:
             if _due(app, name, every):
                 task()

@@ -1,13 +1,16 @@
 """What published metrics become: portal cards (pre-aggregated), threshold tasks, incidents."""
+from datetime import timedelta
 from decimal import Decimal
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import AdminTask, Incident, MetricDefinition, MetricValue, PortalCard, utcnow
+from ..models import AdminTask, Connection, Incident, MetricDefinition, MetricValue, PortalCard, utcnow
 from . import periods
 
 TREND_PERIODS = 8
+SUCCESS_SLACK = timedelta(seconds=2)
 STATUS_WORDS = {"on_track": "On track", "watch": "Watch", "needs_action": "Needs action", "pending": "Waiting for data"}
 
 
@@ -68,15 +71,47 @@ def refresh_card(metric, now=None):
 
 
 def refresh_for(connection_ids, now=None):
-    """Refresh every published metric fed by these connections (after a normalization batch)."""
+    """Refresh the published metrics fed by these connections (after a normalization batch).
+
+    A card recomputed less than CARD_REFRESH_SECONDS ago is left for refresh_due(): on a busy
+    connection the aggregates (which grow with its history) run a few times a minute, not per batch.
+    """
     if not connection_ids:
         return 0
-    metrics = db.session.scalars(select(MetricDefinition).where(
-        MetricDefinition.connection_id.in_(list(connection_ids)), MetricDefinition.published.is_(True)
-    )).all()
-    for metric in metrics:
+    now = now or utcnow()
+    wait = current_app.config.get("CARD_REFRESH_SECONDS", 0)
+    rows = db.session.execute(
+        select(MetricDefinition, PortalCard.value_updated_at, PortalCard.current_value)
+        .outerjoin(PortalCard, PortalCard.metric_id == MetricDefinition.id)
+        .where(MetricDefinition.connection_id.in_(list(connection_ids)), MetricDefinition.published.is_(True))
+    ).all()
+    refreshed = 0
+    for metric, updated_at, value in rows:
+        # A card's first value is shown at once; after that a busy source refreshes it at most every `wait` s.
+        if wait and value is not None and updated_at is not None and (now - updated_at).total_seconds() < wait:
+            continue
         refresh_card(metric, now)
-    return len(metrics)
+        refreshed += 1
+    return refreshed
+
+
+def refresh_due(now=None):
+    """Recompute the cards whose source has succeeded since they were computed (run periodically).
+
+    last_success_at is written at most once a second per connection, so a success up to
+    SUCCESS_SLACK before the card's time may still be missing from it: those are redone once more.
+    """
+    now = now or utcnow()
+    rows = db.session.execute(
+        select(MetricDefinition, PortalCard.value_updated_at, Connection.last_success_at)
+        .join(PortalCard, PortalCard.metric_id == MetricDefinition.id)
+        .join(Connection, Connection.id == MetricDefinition.connection_id)
+        .where(MetricDefinition.published.is_(True), Connection.last_success_at.is_not(None))
+    ).all()
+    due = [m for m, computed, success in rows if computed is None or success > computed - SUCCESS_SLACK]
+    for metric in due:
+        refresh_card(metric, now)
+    return len(due)
 
 
 def _threshold_task(metric, old_status, new_status, current, now):
