@@ -32,6 +32,8 @@ _MEMO_KEY_CHARS = 200  # key names and paths up to this long are decided once pe
 _PREVIEW_LADDER = ((6, 20, 80), (4, 10, 60), (3, 10, 40), (2, 5, 40), (1, 5, 24), (1, 3, 12))
 # (max_string, items shown of a nested value), tried in turn until "keys" fits KEYS_BUDGET.
 _KEYS_LADDER = ((80, 5), (40, 3), (24, 0))
+# Exact JSON scalar types, decided without the (slower) abstract Mapping check.
+_PLAIN_SCALARS = frozenset((str, int, float, bool, type(None)))
 # Every preview node costs at least two bytes ("0,"): an attempt visiting more cannot fit.
 _PREVIEW_NODES = PREVIEW_BUDGET // 2 + 1
 
@@ -54,10 +56,17 @@ def _needles(sensitive_keys):
     """The normalised sensitive words; a lone string is one word; None or junk means the defaults."""
     if isinstance(sensitive_keys, str):
         sensitive_keys = (sensitive_keys,)
+    if type(sensitive_keys) is tuple and all(type(word) is str for word in sensitive_keys):
+        return _needles_of_words(sensitive_keys)  # the configured tuple: worked out once
     try:
         return _needles_of(tuple(_text(word, 200) for word in sensitive_keys))
     except TypeError:
         return _needles_of(DEFAULT_SENSITIVE_KEYS)
+
+
+@functools.lru_cache(maxsize=64)
+def _needles_of_words(words):
+    return _needles_of(tuple(_text(word, 200) for word in words))
 
 
 def _matches(key, needles):
@@ -85,6 +94,8 @@ def _string(text, limit):
     """`text` cut to `limit` characters plus "…(+N chars)"; lone surrogates become "?"."""
     if len(text) > limit:
         text = f"{text[:limit]}…(+{len(text) - limit} chars)"
+    if text.isascii():  # nothing to replace; the common case, checked without encoding
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -101,6 +112,8 @@ def _text(value, limit):
 
 def _scalar(value, max_string):
     """A JSON-safe scalar: non-finite floats and ints wider than 64 bits become text."""
+    if type(value) is str:
+        return _string(value, max_string)
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int):
@@ -144,11 +157,12 @@ def _redact(value, needles, depth, limits, budget=None):
         budget[0] -= 1
         if budget[0] < 0:
             raise _OverBudget
-    if not isinstance(value, (Mapping, list, tuple)):
+    kind = type(value)
+    if kind in _PLAIN_SCALARS or not (kind is dict or kind is list or isinstance(value, (Mapping, list, tuple))):
         return _scalar(value, max_string)
     if depth >= max_depth:
         return _marker(value)
-    if isinstance(value, Mapping):
+    if kind is dict or (kind is not list and isinstance(value, Mapping)):
         out = {}
         for key, item in itertools.islice(value.items(), max_items):
             out[_text(key, max_string)] = (
