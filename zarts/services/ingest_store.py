@@ -82,6 +82,8 @@ class _Group:
     def submit(self, delivery):
         with self.cond:
             self.pending.append(delivery)
+            # One writer at a time: a delivery taken into a batch is done by the time `writing`
+            # drops, so no delivery is ever written twice.
             while self.writing and not delivery.done:
                 self.cond.wait()
             if delivery.done:
