@@ -30,6 +30,13 @@ BIN = os.path.dirname(sys.executable)
 # measure luck rather than the app.
 GUNICORN_SETTINGS = ["--workers", "2", "--worker-class", "gthread", "--threads", "4",
                      "--keep-alive", "5", "--reuse-port", "--log-level", "warning"]
+
+
+def gunicorn_settings(threads=4):
+    """GUNICORN_SETTINGS with another --threads (a sensitivity experiment)."""
+    settings = list(GUNICORN_SETTINGS)
+    settings[settings.index("--threads") + 1] = str(threads)
+    return settings
 PROVIDER = "standard_webhooks"
 SAMPLE = "lead.created"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -47,6 +54,17 @@ class Backend:
     tmp: str
     env: dict = field(default_factory=dict)
     connection: dict = field(default_factory=dict)
+
+    def server_queries(self):
+        """MariaDB's global statement counter (None on SQLite)."""
+        if self.kind == "sqlite":
+            return None
+        engine = create_engine(self.database_url)
+        try:
+            with engine.connect() as conn:
+                return int(conn.execute(text("SHOW GLOBAL STATUS LIKE 'Questions'")).one()[1])
+        finally:
+            engine.dispose()
 
     def count(self, sql):
         """One scalar from the backend's database."""
@@ -163,10 +181,10 @@ def free_port():
 class Server:
     """gunicorn serving one target on a free loopback port, started with GUNICORN_SETTINGS."""
 
-    def __init__(self, app_spec, env, log_dir, extra=()):
+    def __init__(self, app_spec, env, log_dir, settings=GUNICORN_SETTINGS):
         self.port = free_port()
         self.log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", dir=log_dir, delete=False)
-        cmd = [os.path.join(BIN, "gunicorn"), *GUNICORN_SETTINGS, *extra,
+        cmd = [os.path.join(BIN, "gunicorn"), *settings,
                "--bind", f"127.0.0.1:{self.port}", app_spec]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self._wait_ready()
@@ -269,6 +287,29 @@ def cpu_seconds(pids):
         except OSError:
             pass
     return total / CLK_TCK
+
+
+def all_cpu():
+    """{pid: (command name, CPU seconds so far)} for every process."""
+    out = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    head, tail = f.read().rsplit(")", 1)
+                fields = tail.split()
+                out[int(entry)] = (head.split("(", 1)[1], (int(fields[11]) + int(fields[12])) / CLK_TCK)
+            except (OSError, IndexError, ValueError):
+                pass
+    return out
+
+
+def others_cpu(before, after, ours):
+    """CPU seconds other processes used between two all_cpu() snapshots, and the top users."""
+    used = {pid: (name, cpu - before[pid][1]) for pid, (name, cpu) in after.items()
+            if pid in before and pid not in ours and cpu > before[pid][1]}
+    top = sorted(used.values(), key=lambda item: -item[1])[:3]
+    return sum(cpu for _, cpu in used.values()), top
 
 
 def machine_busy():

@@ -20,6 +20,7 @@ import json
 import math
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import threading
@@ -43,7 +44,11 @@ def parse_args(argv):
     p.add_argument("--targets", default="a,b,c")
     p.add_argument("--duration", type=int, default=15, help="measured seconds per target")
     p.add_argument("--warmup", type=int, default=3, help="warm-up seconds per target (not measured)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="interleaved rounds (a, b, c, a, b, c, ...); the table shows each figure's median")
     p.add_argument("--connections", type=int, default=16, help="concurrent keep-alive connections")
+    p.add_argument("--gunicorn-threads", type=int, default=4,
+                   help="--threads of every gunicorn worker (the same for all targets)")
     p.add_argument("--threads", type=int, default=2, help="wrk threads")
     p.add_argument("--max-rate", type=int, default=10000, help="sizes the request pool (requests/s)")
     p.add_argument("--mysql-url", default="mysql+pymysql://root@127.0.0.1:3306/")
@@ -54,49 +59,116 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
-def run_target(backend, key, args, body_file, body):
-    """Warm up, measure and verify one target on one backend."""
-    _, spec = TARGETS[key]
-    env = dict(backend.env)
-    if key == "b":
-        env.update(BENCH_DATABASE_URL=backend.database_url, BENCH_REDIS_URL=backend.redis_url,
-                   BENCH_QUEUE=f"{backend.queue_prefix}:naive", BENCH_SECRET=backend.connection["secret"])
-    tag = f"{backend.queue_prefix}_{key}"
-    warm_file, main_file = (os.path.join(backend.tmp, f"{key}-{n}.tsv") for n in ("warm", "main"))
-    harness.write_requests(warm_file, body, backend.connection["secret"], args.warmup * args.max_rate, tag + "w")
-    harness.write_requests(main_file, body, backend.connection["secret"], args.duration * args.max_rate, tag + "m")
-    server = harness.Server(spec, env, backend.tmp)
-    url = f"http://127.0.0.1:{server.port}{backend.connection['ingest_path']}"
+def start_servers(backend, keys, args):
+    """One gunicorn per target, all with harness.GUNICORN_SETTINGS, for the whole backend run."""
+    servers = {}
     try:
-        warm = harness.wrk(url, warm_file, body_file, args.warmup, args.threads, args.connections)
-        services = {"db": harness.pids_named("mariadbd", "mysqld") if backend.kind == "mariadb" else [],
-                    "redis": harness.pids_named("redis-server")}
-        app_pids = server.pids()
-        cpu0 = {"app": harness.cpu_seconds(app_pids), **{k: harness.cpu_seconds(v) for k, v in services.items()}}
-        sampler = harness.BusySampler()
-        started = time.monotonic()
-        spread = {}
-        threading.Timer(1.0, lambda: spread.update(harness.connections_per_worker(server))).start()
-        main = harness.wrk(url, main_file, body_file, args.duration, args.threads, args.connections)
-        sampler.stop()
-        # machine CPU use in the steady middle of the measured window (wrk's start-up left out)
-        busy = sampler.busy_pct(started + 1.0, started + args.duration)
-        cpu1 = {"app": harness.cpu_seconds(app_pids), **{k: harness.cpu_seconds(v) for k, v in services.items()}}
-        time.sleep(1.0)  # let the outbox relay hand the last batch over before counting
-        result = summarize(key, warm, main, cpu0, cpu1, busy)
-        # CPU the rest of the machine used meanwhile (other processes), in cores
-        machine_s, wall_s = sampler.busy_cores()
-        ours = sum(cpu1[k] - cpu0[k] for k in cpu0) + main["loadgen_cpu_s"]
-        result["other_cores"] = max(0.0, machine_s - ours) / wall_s
-        result["connections_per_worker"] = sorted(spread.values(), reverse=True)
-        result["check"] = verify(backend, key, warm["s202"] + main["s202"])
-    finally:
-        server.stop()
+        for key in keys:
+            env = dict(backend.env)
+            if key == "b":
+                env.update(BENCH_DATABASE_URL=backend.database_url, BENCH_REDIS_URL=backend.redis_url,
+                           BENCH_QUEUE=f"{backend.queue_prefix}:naive", BENCH_SECRET=backend.connection["secret"])
+            servers[key] = harness.Server(TARGETS[key][1], env, backend.tmp,
+                                          harness.gunicorn_settings(args.gunicorn_threads))
+    except BaseException:
+        for server in servers.values():
+            server.stop()
+        raise
+    return servers
+
+
+def measure(backend, server, key, args, body_file, body, tag):
+    """Warm up, then measure one target once; the round's figures."""
+    secret = backend.connection["secret"]
+    warm_file, main_file = (os.path.join(backend.tmp, f"{tag}-{n}.tsv") for n in ("warm", "main"))
+    harness.write_requests(warm_file, body, secret, args.warmup * args.max_rate, tag + "w")
+    harness.write_requests(main_file, body, secret, args.duration * args.max_rate, tag + "m")
+    url = f"http://127.0.0.1:{server.port}{backend.connection['ingest_path']}"
+    warm = harness.wrk(url, warm_file, body_file, args.warmup, args.threads, args.connections)
+    services = {"db": harness.pids_named("mariadbd", "mysqld") if backend.kind == "mariadb" else [],
+                "redis": harness.pids_named("redis-server")}
+    app_pids = server.pids()
+    cpu0 = {"app": harness.cpu_seconds(app_pids), **{k: harness.cpu_seconds(v) for k, v in services.items()}}
+    procs0 = harness.all_cpu()
+    queries0 = backend.server_queries()
+    sampler = harness.BusySampler()
+    started = time.monotonic()
+    spread = {}
+    threading.Timer(1.0, lambda: spread.update(harness.connections_per_worker(server))).start()
+    main = harness.wrk(url, main_file, body_file, args.duration, args.threads, args.connections)
+    sampler.stop()
+    procs1 = harness.all_cpu()
+    queries1 = backend.server_queries()
+    cpu1 = {"app": harness.cpu_seconds(app_pids), **{k: harness.cpu_seconds(v) for k, v in services.items()}}
+    for path in (warm_file, main_file):
+        os.remove(path)
+    result = summarize(key, warm, main, cpu0, cpu1)
+    # machine CPU use in the steady middle of the measured window (wrk's start-up left out)
+    result["machine_busy_pct"] = sampler.busy_pct(started + 1.0, started + args.duration)
+    # CPU that processes other than the target, MariaDB, Redis and wrk used meanwhile, in cores
+    _, wall_s = sampler.busy_cores()
+    ours = set(app_pids) | {pid for pids in services.values() for pid in pids} | {os.getpid()}
+    other_s, top = harness.others_cpu(procs0, procs1, ours)
+    result["other_cores"] = other_s / wall_s
+    result["other_top"] = [(name, round(cpu / wall_s, 2)) for name, cpu in top]
+    result["connections_per_worker"] = sorted(spread.values(), reverse=True)
+    # statements the whole MariaDB server ran per accepted event (other sessions' work shows here)
+    result["server_queries_per_event"] = (
+        (queries1 - queries0) / result["accepted"] if queries0 is not None and result["accepted"] else None)
     return result
 
 
-def summarize(key, warm, main, cpu0, cpu1, busy):
-    """events/s, p50, p99 and CPU use of one measured run."""
+def run_backend(kind, args):
+    """Every round of every target on one backend; {target: {"rounds": [...], "check": {...}}}."""
+    backend = harness.open_backend(kind, args.mysql_url, args.redis_url, args.sqlite_journal)
+    try:
+        body = harness.sample_body()
+        body_file = os.path.join(backend.tmp, "body.json")
+        with open(body_file, "wb") as f:
+            f.write(body)
+        keys = args.targets.split(",")
+        servers = start_servers(backend, keys, args)
+        try:
+            out = {key: {"rounds": []} for key in keys}
+            for n in range(args.rounds):
+                for key in keys:
+                    r = measure(backend, servers[key], key, args, body_file, body, f"{backend.queue_prefix}_{key}{n}")
+                    out[key]["rounds"].append(r)
+                    print(f"{kind} ({key}) round {n + 1}: {r['events_per_s']:.0f} events/s, p50 {r['p50_ms']:.1f} ms, "
+                          f"p99 {r['p99_ms']:.1f} ms, non-202 {r['non_202']}, connections per worker "
+                          f"{r['connections_per_worker']}, other processes {r['other_top']}, MariaDB statements per event "
+                          f"{r['server_queries_per_event'] and round(r['server_queries_per_event'], 2)}", flush=True)
+            time.sleep(1.0)  # let the outbox relay hand the last batch over before counting
+            for key in keys:
+                accepted = sum(r["accepted"] + r["warmup_accepted"] for r in out[key]["rounds"])
+                out[key]["check"] = verify(backend, key, accepted)
+                print(f"{kind} ({key}) check: {out[key]['check']}", flush=True)
+        finally:
+            for server in servers.values():
+                server.stop()
+    finally:
+        harness.close_backend(backend)
+    return {key: {**median_round(v["rounds"]), "check": v["check"], "rounds": v["rounds"]} for key, v in out.items()}
+
+
+def median_round(rounds):
+    """Each figure's median over the rounds (the figures themselves with one round)."""
+    def med(values):
+        return statistics.median(values)
+
+    first = rounds[0]
+    return {
+        "target": first["target"], "events_per_s": med([r["events_per_s"] for r in rounds]),
+        "p50_ms": med([r["p50_ms"] for r in rounds]), "p99_ms": med([r["p99_ms"] for r in rounds]),
+        "non_202": sum(r["non_202"] for r in rounds),
+        "cpu_ms_per_event": {k: med([r["cpu_ms_per_event"][k] for r in rounds]) for k in first["cpu_ms_per_event"]},
+        "machine_busy_pct": med([r["machine_busy_pct"] for r in rounds]),
+        "other_cores": med([r["other_cores"] for r in rounds]),
+    }
+
+
+def summarize(key, warm, main, cpu0, cpu1):
+    """events/s, p50, p99 and CPU use of one measured window."""
     seconds = main["window_s"]  # first request sent .. last answer received
     events = main["s202"]
     cpu = {k: cpu1[k] - cpu0[k] for k in cpu0}
@@ -109,7 +181,6 @@ def summarize(key, warm, main, cpu0, cpu1, busy):
         "socket_errors": sum(main[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts")),
         "pool_wrapped": main["wrapped"] + warm["wrapped"],
         "cpu_ms_per_event": {k: (v * 1000 / events if events else math.nan) for k, v in cpu.items()},
-        "machine_busy_pct": busy,
         "warmup_accepted": warm["s202"], "seconds": seconds,
     }
 
@@ -146,8 +217,9 @@ def machine():
 
 def report(results, args):
     """The table, in Markdown, and the ratios c/a and c/b per backend."""
-    lines = [f"gunicorn {' '.join(harness.GUNICORN_SETTINGS)}; wrk -t{args.threads} -c{args.connections}, "
-             f"{args.warmup} s warm-up + {args.duration} s measured per target", "",
+    lines = [f"gunicorn {' '.join(harness.gunicorn_settings(args.gunicorn_threads))}; wrk -t{args.threads} -c{args.connections}, "
+             f"{args.warmup} s warm-up + {args.duration} s measured per target"
+             + (f", {args.rounds} interleaved rounds, medians" if args.rounds > 1 else ""), "",
              "| backend | target | events/s | p50 ms | p99 ms | non-202 | app CPU ms/event | DB CPU ms/event "
              "| Redis CPU ms/event | machine busy | other processes | stored = 202s |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
@@ -166,6 +238,14 @@ def report(results, args):
             a, b, c = rows["a"], rows["b"], rows["c"]
             lines.append(f"| {BACKEND_NAMES[backend]} | {c['events_per_s'] / a['events_per_s']:.2f}x "
                          f"| {c['events_per_s'] / b['events_per_s']:.2f}x | {c['p99_ms'] / b['p99_ms']:.2f}x |")
+    if args.rounds > 1:
+        lines += ["", "| backend | target | round | events/s | p50 ms | p99 ms | other processes |",
+                  "|---|---|---:|---:|---:|---:|---:|"]
+        for backend, rows in results.items():
+            for key, row in rows.items():
+                for n, r in enumerate(row["rounds"], 1):
+                    lines.append(f"| {BACKEND_NAMES[backend]} | ({key}) | {n} | {r['events_per_s']:.0f} "
+                                 f"| {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['other_cores']:.2f} cores |")
     return "\n".join(lines)
 
 
@@ -173,23 +253,7 @@ def main(argv=None):
     args = parse_args(argv)
     info = machine()
     print(f"machine: {info}", flush=True)
-    results = {}
-    for kind in args.backends.split(","):
-        backend = harness.open_backend(kind, args.mysql_url, args.redis_url, args.sqlite_journal)
-        try:
-            body = harness.sample_body()
-            body_file = os.path.join(backend.tmp, "body.json")
-            with open(body_file, "wb") as f:
-                f.write(body)
-            results[kind] = {}
-            for key in args.targets.split(","):
-                r = run_target(backend, key, args, body_file, body)
-                results[kind][key] = r
-                print(f"{kind} ({key}): {r['events_per_s']:.0f} events/s, p50 {r['p50_ms']:.1f} ms, "
-                      f"p99 {r['p99_ms']:.1f} ms, non-202 {r['non_202']}, "
-                      f"connections per worker {r['connections_per_worker']}, check {r['check']}", flush=True)
-        finally:
-            harness.close_backend(backend)
+    results = {kind: run_backend(kind, args) for kind in args.backends.split(",")}
     text = report(results, args)
     print("\n" + text)
     if args.json_out:
