@@ -8,6 +8,7 @@ from sqlalchemy import update
 from ..extensions import db
 from ..models import WebhookEvent
 from ..queues import get_queue
+from ..services import write_lock
 
 NORMALIZE_EVENTS = "zarts.jobs.normalize.normalize_events"
 BATCH_SIZE = 200
@@ -41,10 +42,11 @@ def enqueue_normalize(event_ids):
                                    len(event_ids), type(exc).__name__)
         return False
     table = WebhookEvent.__table__
-    db.session.execute(
-        update(table).where(table.c.id.in_(event_ids), table.c.status == "received").values(status="queued")
-    )
-    db.session.commit()
+    with write_lock.exclusive(db.engine):
+        db.session.execute(
+            update(table).where(table.c.id.in_(event_ids), table.c.status == "received").values(status="queued")
+        )
+        db.session.commit()
     return True
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from ..extensions import db
 from ..models import RawEvent, SyncError, WebhookEvent
+from . import write_lock
 
 # Built once: executing a prepared statement with plain parameters skips rebuilding and
 # re-keying the statement on every request.
@@ -94,7 +95,8 @@ class _Group:
             conn, self.conn = self.conn, None
         kept = None  # the connection, if the write left it usable
         try:
-            kept = _write(conn, batch)
+            with write_lock.exclusive(db.engine):
+                kept = _write(conn, batch)
         except Exception as exc:
             delivery.failure = exc
             for other in batch[1:]:
