@@ -76,11 +76,11 @@ class Backend:
             engine.dispose()
 
 
-def open_backend(kind, mysql_url, redis_url, sqlite_journal=None):
+def open_backend(kind, mysql_url, redis_url):
     """A fresh, migrated database with one client, admin and Standard Webhooks connection.
 
-    sqlite_journal (e.g. "wal") switches the SQLite file's journal mode, an experiment: the app
-    itself leaves SQLite's default (rollback journal) alone.
+    On SQLite the app's migration leaves the file in WAL mode (zarts/sqlite.py), which the naive
+    endpoint then shares.
     """
     run_id = secrets.token_hex(4)
     tmp = tempfile.mkdtemp(prefix=f"zarts-bench-{kind}-")
@@ -112,11 +112,6 @@ def open_backend(kind, mysql_url, redis_url, sqlite_journal=None):
     from bench import naive_app
 
     naive_app.create_table(url)
-    if kind == "sqlite" and sqlite_journal:
-        engine = create_engine(url)
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f"PRAGMA journal_mode={sqlite_journal}")
-        engine.dispose()
     return backend
 
 

@@ -53,8 +53,6 @@ def parse_args(argv):
     p.add_argument("--max-rate", type=int, default=10000, help="sizes the request pool (requests/s)")
     p.add_argument("--mysql-url", default="mysql+pymysql://root@127.0.0.1:3306/")
     p.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
-    p.add_argument("--sqlite-journal", choices=["delete", "wal"],
-                   help="experiment: set the SQLite file's journal mode (default: leave SQLite's default)")
     p.add_argument("--json-out", help="also write all results to this JSON file")
     return p.parse_args(argv)
 
@@ -120,7 +118,7 @@ def measure(backend, server, key, args, body_file, body, tag):
 
 def run_backend(kind, args):
     """Every round of every target on one backend; {target: {"rounds": [...], "check": {...}}}."""
-    backend = harness.open_backend(kind, args.mysql_url, args.redis_url, args.sqlite_journal)
+    backend = harness.open_backend(kind, args.mysql_url, args.redis_url)
     try:
         body = harness.sample_body()
         body_file = os.path.join(backend.tmp, "body.json")

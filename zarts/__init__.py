@@ -11,7 +11,7 @@ def create_app(test_config=None):
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(load_config(app.instance_path, test_config))
 
-    from . import auth, cli, errors, extensions, queues, security, templating
+    from . import auth, cli, errors, extensions, queues, security, sqlite, templating
     from .jobs import periodic
     from .admin import bp as admin_bp
     from .main import bp as main_bp
@@ -19,6 +19,7 @@ def create_app(test_config=None):
     from .webhooks import bp as webhooks_bp
 
     extensions.db.init_app(app)
+    sqlite.init_app(app)
     extensions.migrate.init_app(app, extensions.db, directory=_migrations_dir(app), render_as_batch=True, compare_type=True)
     extensions.htmx.init_app(app)
     extensions.csrf.init_app(app)
