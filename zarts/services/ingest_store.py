@@ -19,13 +19,14 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from ..extensions import db
 from ..models import RawEvent, SyncError, WebhookEvent
-from . import write_lock
+from . import row_writer, write_lock
 
-# Built once: executing a prepared statement with plain parameters skips rebuilding and
-# re-keying the statement on every request.
-EVENT_INSERT = insert(WebhookEvent.__table__)
-EVENT_INSERT_RETURNING = EVENT_INSERT.returning(WebhookEvent.__table__.c.id, sort_by_parameter_order=True)
-RAW_INSERT = insert(RawEvent.__table__)
+EVENTS, RAWS = WebhookEvent.__table__, RawEvent.__table__
+# The columns a delivery's rows carry (receipt.store fills them all); an error row is rare and
+# goes through an ordinary insert().
+EVENT_COLUMNS = ("connection_id", "source", "dedupe_key", "event_type", "status", "status_reason", "attempts",
+                 "payload_summary", "body_sha256", "duplicate_count", "received_at", "processed_at")
+RAW_COLUMNS = ("webhook_event_id", "connection_id", "content_type", "headers", "body", "received_at")
 ERROR_INSERT = insert(SyncError.__table__)
 MAX_GROUP = 64
 # Raw bodies sent in one multi-row INSERT, well under MySQL's max_allowed_packet (16 MiB default).
@@ -158,7 +159,7 @@ def _write_once(conn, batch):
         d.duplicate, d.event_id = True, _count_duplicate(conn, d.event)
     stored = [d for d in batch if not d.duplicate]
     for chunk in _chunks(stored):
-        conn.execute(RAW_INSERT, [{**d.raw, "webhook_event_id": d.event_id} for d in chunk])
+        row_writer.insert_many(conn, RAWS, RAW_COLUMNS, [{**d.raw, "webhook_event_id": d.event_id} for d in chunk])
     errors = [{**d.error, "webhook_event_id": d.event_id} for d in stored if d.error]
     if errors:
         conn.execute(ERROR_INSERT, errors)
@@ -170,9 +171,9 @@ def _insert_events(conn, batch):
     Where the database returns generated ids in row order (MariaDB 10.5+, SQLite 3.35+) the whole
     batch is one statement; otherwise, or when that statement meets a duplicate, one per row.
     """
-    if len(batch) > 1 and conn.dialect.insert_executemany_returning_sort_by_parameter_order:
+    if len(batch) > 1 and row_writer.can_return_ids(conn.dialect):
         try:
-            ids = conn.execute(EVENT_INSERT_RETURNING, [d.event for d in batch]).scalars().all()
+            ids = row_writer.insert_returning_ids(conn, EVENTS, EVENT_COLUMNS, [d.event for d in batch])
         except IntegrityError:
             conn.rollback()  # the first statement of the transaction: nothing else is undone
         else:
@@ -182,7 +183,7 @@ def _insert_events(conn, batch):
     losers = []
     for d in batch:
         try:
-            d.event_id = conn.execute(EVENT_INSERT, d.event).inserted_primary_key[0]
+            d.event_id = row_writer.insert_one(conn, EVENTS, EVENT_COLUMNS, d.event)
         except IntegrityError:  # only this statement is undone; the transaction goes on
             losers.append(d)
     return losers
@@ -202,7 +203,7 @@ def _chunks(deliveries):
 
 
 def _count_duplicate(conn, event):
-    table = WebhookEvent.__table__
+    table = EVENTS
     match = (table.c.connection_id == event["connection_id"]) & (table.c.dedupe_key == event["dedupe_key"])
     conn.execute(update(table).where(match).values(
         duplicate_count=table.c.duplicate_count + 1, last_duplicate_at=event["received_at"],
