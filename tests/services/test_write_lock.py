@@ -67,3 +67,11 @@ def test_no_op_for_other_databases():
     with write_lock.exclusive(engine):
         with write_lock.exclusive(engine):
             pass
+
+
+def test_an_unwritable_lock_file_falls_back_to_sqlite_locking(tmp_path, caplog):
+    engine = create_engine(f"sqlite:///{tmp_path}/missing-dir/z.sqlite")  # the lock file cannot be created
+    for _ in range(3):
+        with write_lock.exclusive(engine):
+            pass
+    assert caplog.text.count("no SQLite write lock") == 1

@@ -9,8 +9,11 @@ groups grow. Other databases handle concurrent writers themselves; there this is
 """
 import contextlib
 import fcntl
+import logging
 import os
 import threading
+
+log = logging.getLogger(__name__)
 
 _state = threading.local()
 _guard = threading.Lock()
@@ -35,7 +38,11 @@ def exclusive(engine):
     if path is None or held == path:
         yield
         return
-    thread_lock, fd = _lock_for(path)
+    entry = _lock_for(path)
+    if entry is None:  # SQLite's own locking still keeps writes correct, only slower
+        yield
+        return
+    thread_lock, fd = entry
     with thread_lock:  # flock belongs to the open file, which this process's threads share
         fcntl.flock(fd, fcntl.LOCK_EX)
         _state.held = path
@@ -47,11 +54,15 @@ def exclusive(engine):
 
 
 def _lock_for(path):
-    """This process's thread lock and open lock file for `path` (opened anew after a fork)."""
+    """This process's thread lock and open lock file for `path` (opened anew after a fork), or
+    None when the file cannot be opened (warned about once per process)."""
     key = (os.getpid(), path)
     with _guard:
-        entry = _locks.get(key)
-        if entry is None:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            entry = _locks[key] = (threading.Lock(), fd)
-        return entry
+        if key not in _locks:
+            try:
+                _locks[key] = (threading.Lock(), os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
+            except OSError as exc:
+                log.warning("no SQLite write lock at %s (%s); writers fall back to SQLite's busy handler",
+                            path, exc)
+                _locks[key] = None
+        return _locks[key]
