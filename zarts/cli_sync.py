@@ -1,4 +1,4 @@
-"""`flask zarts health`, `flask zarts sync` and `flask zarts sync-config`: health and sync connectors."""
+"""`flask zarts health`, `health-thresholds`, `sync` and `sync-config`: health and sync connectors."""
 import json
 import sys
 
@@ -7,7 +7,7 @@ import click
 from .cli import _emit, domain_command, zarts
 from .extensions import db
 from .models import Connection
-from .services import DomainError, health, sync, sync_config, sync_preview, sync_runs
+from .services import DomainError, connections, health, health_rules, sync, sync_config, sync_preview, sync_runs
 
 
 @zarts.command("health")
@@ -24,6 +24,34 @@ def health_command(as_json):
         was = f" (was {row['changed_from']})" if row["changed_from"] else ""
         click.echo(f"{row['id']:>6}  {row['name'][:40]:<40}  {state}{was}: {row['reason']}")
     click.echo(f"{len(rows)} connection(s)")
+
+
+@zarts.command("health-thresholds")
+@click.option("--connection", "connection_id", type=int, required=True, help="The connection's id.")
+@click.option("--set", "changes", default="{}",
+              help='Overrides to change, as JSON, e.g. {"rejections_degraded": 10}; null restores a default.')
+@click.option("--reset", is_flag=True, help="Drop every override: all defaults again.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@domain_command
+def health_thresholds_command(connection_id, changes, reset, as_json):
+    """Show or change when a connection counts as degraded, stale or in error (audited)."""
+    connection = db.session.get(Connection, connection_id)
+    if connection is None:
+        raise DomainError(f"unknown connection {connection_id}")
+    try:
+        values = json.loads(changes)
+    except ValueError as exc:
+        raise DomainError(f"--set is not JSON: {exc}") from None
+    if not isinstance(values, dict):
+        raise DomainError("--set must be a JSON object")
+    if reset or values:
+        overrides = {} if reset else {**(connection.health_thresholds or {}), **values}
+        connections.update_connection(connection, {"health_thresholds": overrides}, None)
+    effective = health_rules.thresholds(connection.health_thresholds)
+    data = {"id": connection.id, "overrides": connection.health_thresholds or {}, "thresholds": effective}
+    human = "\n".join(f"{key:<28} {value}{'' if key in data['overrides'] else '  (default)'}"
+                      for key, value in effective.items())
+    _emit(data, as_json, human)
 
 
 @zarts.command("sync")

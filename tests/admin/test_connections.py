@@ -224,3 +224,40 @@ def test_inline_actions_need_the_csrf_token(csrf_on, app, client):
     assert client.post(url, data={"overlap_hours": "1"}, headers=HX).status_code == 400
     response = client.post(url, data={"overlap_hours": "1"}, headers={**HX, "X-CSRFToken": token})
     assert response.status_code == 200 and SECRET_RE.search(response.get_data(as_text=True))
+
+
+def test_health_thresholds_are_set_in_the_edit_form_validated_and_audited(app, client, admin):
+    connection, _ = make_connection("stripe", owner=admin)
+    form = {"name": connection.name, "owner_id": admin.id, "reason": connection.reason, "retry_max_attempts": "5",
+            "retry_base_seconds": str(connection.retry_base_seconds), "portal_visible": "y",
+            "thresholds-rejections_degraded": "10", "thresholds-window_seconds": "600",
+            "thresholds-dead_letters_error": ""}
+    response = client.post(f"/admin/connections/{connection.id}/edit", data=form)
+    assert response.status_code == 302
+    assert reload(connection.id).health_thresholds == {"rejections_degraded": 10, "window_seconds": 600}
+    [row] = audit_rows("connection.update", connection.id)
+    assert row.before == {"health_thresholds": {}}
+    assert row.after == {"health_thresholds": {"rejections_degraded": 10, "window_seconds": 600}}
+
+    page = client.get(f"/admin/connections/{connection.id}").get_data(as_text=True)
+    assert "rejections degraded 10, window seconds 600; the rest default" in page
+    edit = client.get(f"/admin/connections/{connection.id}/edit").get_data(as_text=True)
+    assert re.search(r'name="thresholds-rejections_degraded"[^>]*value="10"', edit)
+    assert "<details class=\"thresholds\" open>" in edit
+
+    response = client.post(f"/admin/connections/{connection.id}/edit",
+                           data={**form, "thresholds-window_seconds": "5"})  # below the 60 s floor
+    assert response.status_code == 200
+    assert "Number must be between 60 and 604800." in response.get_data(as_text=True)
+    assert reload(connection.id).health_thresholds == {"rejections_degraded": 10, "window_seconds": 600}
+
+    response = client.post(f"/admin/connections/{connection.id}/edit",
+                           data={**form, "thresholds-rejections_degraded": "", "thresholds-window_seconds": ""})
+    assert response.status_code == 302 and reload(connection.id).health_thresholds == {}
+
+
+def test_the_thresholds_form_covers_every_health_threshold(app):
+    from zarts.admin.forms import HealthThresholdsForm
+    from zarts.services.health_rules import LIMITS
+
+    assert set(HealthThresholdsForm()._fields) == set(LIMITS)

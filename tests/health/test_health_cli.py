@@ -86,3 +86,26 @@ def test_sync_config_sets_settings_and_the_credential_from_stdin(app, runner):
     assert secrets.decrypt(db.session.get(Connection, connection.id).secret_encrypted) == "sk_live_abc"
     bad = zarts(runner, "sync-config", "--connection", str(connection.id), "--set", '{"endpoint": "file:///etc/passwd"}')
     assert bad.exit_code == 1 and "http or https" in bad.stderr
+
+
+def test_health_thresholds_shows_sets_restores_and_resets_overrides(app, runner):
+    connection, _ = make_connection("stripe")
+    cid = str(connection.id)
+    shown = zarts(runner, "health-thresholds", "--connection", cid)
+    assert shown.exit_code == 0 and "rejections_degraded          3  (default)" in shown.output
+    data = one_json(zarts(runner, "health-thresholds", "--connection", cid, "--set",
+                          '{"rejections_degraded": 10, "auth_rejections_error": 2}', "--json"))
+    assert data["overrides"] == {"rejections_degraded": 10, "auth_rejections_error": 2}
+    assert data["thresholds"]["rejections_degraded"] == 10 and data["thresholds"]["window_seconds"] == 3600
+    data = one_json(zarts(runner, "health-thresholds", "--connection", cid, "--set", '{"auth_rejections_error": null}',
+                          "--json"))
+    assert data["overrides"] == {"rejections_degraded": 10}
+    data = one_json(zarts(runner, "health-thresholds", "--connection", cid, "--reset", "--json"))
+    assert data["overrides"] == {} and data["thresholds"]["rejections_degraded"] == 3
+
+    for bad, message in (('{"rejections_degraded": 0}', "from 1 to 100000"), ('{"nope": 1}', "unknown health threshold"),
+                         ("[1]", "must be a JSON object"), ("{", "not JSON")):
+        result = zarts(runner, "health-thresholds", "--connection", cid, "--set", bad)
+        assert result.exit_code == 1 and message in result.stderr, (bad, result.output)
+    assert zarts(runner, "health-thresholds", "--connection", "999999").exit_code == 1
+    assert db.session.get(Connection, connection.id).health_thresholds == {}

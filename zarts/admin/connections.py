@@ -110,13 +110,17 @@ def checklist_context(connection, error=None, test_result=None):
 
 @bp.route("/connections/<int:connection_id>/edit", methods=["GET", "POST"])
 def connection_edit(connection_id):
-    """Edit owner, reason, name, retry policy, cadence and portal visibility."""
+    """Edit owner, reason, name, retry policy, cadence, rate limit, portal visibility and health thresholds."""
     connection = connection_or_404(connection_id)
     form = ConnectionForm(obj=connection)
     del form.provider, form.client
     _owner_choices(form)
-    if not form.is_submitted() and connection.expected_cadence_seconds:
-        form.expected_cadence_minutes.data = connection.expected_cadence_seconds // 60
+    if not form.is_submitted():
+        if connection.expected_cadence_seconds:
+            form.expected_cadence_minutes.data = connection.expected_cadence_seconds // 60
+        for key, value in (connection.health_thresholds or {}).items():
+            if key in form.thresholds.form:
+                form.thresholds.form[key].data = value
     if form.validate_on_submit():
         try:
             changed = connection_service.update_connection(connection, form.settings(), current_user)

@@ -2,13 +2,38 @@
 import json
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DecimalField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (BooleanField, DecimalField, Form, FormField, HiddenField, IntegerField, SelectField, StringField,
+                     TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..services.connections import LIMITS, MAX_OVERLAP_HOURS
+from ..services.health_rules import DEFAULT_THRESHOLDS
+from ..services.health_rules import LIMITS as THRESHOLD_LIMITS
 from ..services.mapping import OBJECT_TYPES, PERIODS
 
 _, MAX_CADENCE_SECONDS, _ = LIMITS["expected_cadence_seconds"]
+
+
+def _threshold(key, label, default=None):
+    low, high = THRESHOLD_LIMITS[key]
+    return IntegerField(label, validators=[Optional(), NumberRange(low, high)],
+                        description=f"Default: {default or DEFAULT_THRESHOLDS[key]}.")
+
+
+class HealthThresholdsForm(Form):
+    """When a connection counts as degraded, stale or in error; a blank field keeps the default."""
+
+    window_seconds = _threshold("window_seconds", "Counting window (seconds)")
+    failures_degraded = _threshold("failures_degraded", "Failed attempts in the window: degraded")
+    throttles_degraded = _threshold("throttles_degraded", "Provider 429s in the window: degraded")
+    rejections_degraded = _threshold("rejections_degraded", "Refused deliveries in the window: degraded")
+    auth_window_seconds = _threshold("auth_window_seconds", "Signature failure window (seconds)")
+    auth_rejections_error = _threshold("auth_rejections_error", "Signature failures in that window: error")
+    dead_letter_window_seconds = _threshold("dead_letter_window_seconds", "Dead-letter window (seconds)")
+    dead_letters_error = _threshold("dead_letters_error", "Unresolved dead letters: error")
+    stale_grace_seconds = _threshold("stale_grace_seconds", "Stale grace after the cadence (seconds)",
+                                     "a quarter of the cadence, at least 60")
+    error_cadence_factor = _threshold("error_cadence_factor", "Cadences without a success: error")
 
 
 class ConnectionForm(FlaskForm):
@@ -32,6 +57,7 @@ class ConnectionForm(FlaskForm):
         "Rate limit (deliveries per minute)", validators=[Optional(), NumberRange(1, 100000)],
         description="Blank: no limit. Over it the endpoint answers 429 with Retry-After.")
     portal_visible = BooleanField("Visible on the client's portal", default=True)
+    thresholds = FormField(HealthThresholdsForm, label="Health thresholds")
 
     def settings(self):
         """The connection's settings, keyed like its columns."""
@@ -42,6 +68,7 @@ class ConnectionForm(FlaskForm):
             "expected_cadence_seconds": minutes * 60 if minutes else None,
             "webhook_rate_limit_per_minute": self.webhook_rate_limit_per_minute.data or None,
             "portal_visible": bool(self.portal_visible.data),
+            "health_thresholds": {k: v for k, v in self.thresholds.data.items() if v is not None},
         }
 
 

@@ -7,7 +7,7 @@ from flask import current_app
 from ..extensions import db
 from ..models import Connection, Provider, User, utcnow
 from ..providers import definitions
-from . import DomainError, accounts, audit, ingest_lookup, secrets
+from . import DomainError, accounts, audit, health_rules, ingest_lookup, secrets
 
 # The first five steps must be done before a connection may go active (see onboarding).
 CHECKLIST_STEPS = (
@@ -20,7 +20,7 @@ CHECKLIST_STEPS = (
 )
 AUDITED_FIELDS = ("name", "owner_id", "reason", "lifecycle", "paused_reason", "retry_max_attempts",
                   "retry_base_seconds", "expected_cadence_seconds", "portal_visible",
-                  "webhook_rate_limit_per_minute")
+                  "webhook_rate_limit_per_minute", "health_thresholds")
 LIMITS = {  # key: (lowest, highest, label)
     "retry_max_attempts": (1, 20, "max attempts"),
     "retry_base_seconds": (1, 86400, "retry base seconds"),
@@ -66,7 +66,8 @@ def create_connection(provider_key, client_slug, owner_email, reason, name=None,
     """Connect a provider for a client; returns (connection, plaintext secret shown once).
 
     settings: optional retry_max_attempts, retry_base_seconds, expected_cadence_seconds,
-    portal_visible. The creation is audited (actor None: the CLI or the system).
+    webhook_rate_limit_per_minute, portal_visible, health_thresholds. The creation is audited
+    (actor None: the CLI or the system).
     """
     provider = get_provider(provider_key)
     client = accounts.get_client(client_slug)
@@ -98,7 +99,8 @@ def snapshot(connection):
 
 
 def clean_settings(values):
-    """Validated retry policy, cadence and visibility; DomainError naming every problem."""
+    """Validated retry policy, cadence, rate limit, visibility and health thresholds (overrides of
+    the defaults; an empty dict means all defaults); DomainError naming every problem."""
     cleaned, problems = {}, []
     for key, (low, high, label) in LIMITS.items():
         if key not in values:
@@ -112,13 +114,19 @@ def clean_settings(values):
             cleaned[key] = value
     if "portal_visible" in values:
         cleaned["portal_visible"] = bool(values["portal_visible"])
+    if "health_thresholds" in values:
+        try:
+            cleaned["health_thresholds"] = health_rules.clean_thresholds(values["health_thresholds"])
+        except DomainError as exc:
+            problems.append(str(exc))
     if problems:
         raise DomainError("; ".join(problems))
     return cleaned
 
 
 def update_connection(connection, values, actor):
-    """Change name, owner, reason, retry policy, cadence or visibility; audits what changed. Commits."""
+    """Change name, owner, reason, retry policy, cadence, rate limit, visibility or health thresholds;
+    audits what changed. Commits."""
     before = snapshot(connection)
     if "owner_id" in values:
         connection.owner = _admin(db.session.get(User, values["owner_id"] or 0))

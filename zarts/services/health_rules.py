@@ -67,6 +67,8 @@ def thresholds(stored):
 
 def clean_thresholds(values):
     """Validated overrides (None drops one); DomainError naming every problem."""
+    if values is not None and not isinstance(values, dict):
+        raise DomainError("health thresholds must be an object of threshold names and whole numbers")
     cleaned, problems = {}, []
     for key, value in (values or {}).items():
         if key not in LIMITS:
