@@ -84,3 +84,13 @@ def login(client):
         return response
 
     return do_login
+
+
+@pytest.fixture
+def admin(app, login):
+    """A logged-in admin."""
+    from tests.factories import make_user
+
+    user = make_user("admin")
+    login(user)
+    return user

@@ -1,15 +1,7 @@
 """Fixtures for the admin diagnostics tests."""
 import pytest
 
-from tests.factories import make_connection, make_user
-
-
-@pytest.fixture
-def admin(app, login):
-    """A logged-in admin."""
-    user = make_user("admin")
-    login(user)
-    return user
+from tests.factories import make_connection
 
 
 @pytest.fixture

@@ -1,10 +1,9 @@
 """The admin side of sync connectors: the test-sync fragment (nothing stored) and the runs page."""
 import re
 
-import pytest
 from sqlalchemy import func, select
 
-from tests.factories import make_connection, make_user
+from tests.factories import make_connection
 from tests.health.conftest import TOKEN
 from zarts.extensions import db
 from zarts.models import AdminAction, Connection, NormalizedEvent, SyncRun, WebhookEvent
@@ -20,13 +19,6 @@ def counts(html):
 def rows(model, **where):
     db.session.expire_all()
     return db.session.scalar(select(func.count()).select_from(model).filter_by(**where))
-
-
-@pytest.fixture
-def admin(app, login):
-    user = make_user("admin")
-    login(user)
-    return user
 
 
 def test_test_sync_counts_one_page_and_stores_nothing(app, client, admin, fake_source, sync_connection):

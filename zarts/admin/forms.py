@@ -2,8 +2,8 @@
 import json
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DecimalField, Form, FormField, HiddenField, IntegerField, SelectField, StringField,
-                     TextAreaField)
+from wtforms import (BooleanField, DecimalField, Form, FormField, HiddenField, IntegerField, PasswordField, SelectField,
+                     StringField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..services.connections import LIMITS, MAX_OVERLAP_HOURS
@@ -155,3 +155,39 @@ class ManualUpdateForm(FlaskForm):
 
 class ResolveTaskForm(FlaskForm):
     reason = StringField("Note", validators=[Optional(), Length(max=2000)])
+
+
+class SyncSettingsForm(FlaskForm):
+    """A sync connector's source: endpoint, credential (write-only) and the other overrides as JSON."""
+
+    endpoint = StringField("Endpoint", validators=[Optional(), Length(max=2000)],
+                           description="The records API, an http or https URL.")
+    credential = PasswordField("New credential (API key)", validators=[Optional(), Length(max=4000)],
+                               description="Blank: keep the stored one. Never shown again once saved.")
+    settings_json = TextAreaField("Other settings (JSON)", validators=[Optional(), Length(max=20000)],
+                                  description="Overrides of the provider's defaults: paths, pagination, page "
+                                              "size, schedule, limits. Blank: the defaults.")
+    reset_cursor = BooleanField("Start the next sync from the beginning of the source")
+    reason = StringField("Reason", validators=[Optional(), Length(max=2000)])
+
+    def validate_settings_json(self, field):
+        try:
+            field.parsed = json.loads(field.data)
+        except (ValueError, RecursionError) as exc:
+            raise ValidationError(f"not valid JSON: {exc}") from None
+        if not isinstance(field.parsed, dict):
+            raise ValidationError("must be a JSON object")
+
+    def overrides(self):
+        """The connection's whole set of overrides as typed (the endpoint field wins)."""
+        values = dict(getattr(self.settings_json, "parsed", {}))
+        endpoint = (self.endpoint.data or "").strip()
+        if endpoint:
+            values["endpoint"] = endpoint
+        return values
+
+    def fill(self, sync_config):
+        """Show a connection's stored overrides (never its credential)."""
+        stored = dict(sync_config or {})
+        self.endpoint.data = stored.pop("endpoint", "")
+        self.settings_json.data = json.dumps(stored, indent=2, sort_keys=True) if stored else ""

@@ -1,4 +1,4 @@
-"""Sync connectors in the admin: the test sync (one page, nothing stored) and the list of runs."""
+"""Sync connectors in the admin: their settings, the test sync (one page, nothing stored) and the runs."""
 from flask import flash, redirect, render_template, request, url_for
 from flask_htmx import make_response as htmx_response
 from flask_login import current_user
@@ -6,9 +6,10 @@ from sqlalchemy import select
 
 from ..extensions import db, htmx
 from ..models import HealthChange
-from ..services import DomainError, sync_preview, sync_runs
+from ..services import DomainError, sync_config, sync_preview, sync_runs
 from . import bp
 from .connections import connection_or_404
+from .forms import SyncSettingsForm
 
 HEALTH_CHANGES_SHOWN = 10
 
@@ -43,7 +44,8 @@ def connection_syncs(connection_id):
         return render_template("admin/_sync_runs.html", **context)
     changes = db.session.scalars(select(HealthChange).where(HealthChange.connection_id == connection.id)
                                  .order_by(HealthChange.id.desc()).limit(HEALTH_CHANGES_SHOWN)).all()
-    return render_template("admin/sync_runs.html", health_changes=changes, **context)
+    settings = sync_settings_context(connection) if connection.provider.kind == "sync" else {}
+    return render_template("admin/sync_runs.html", health_changes=changes, **{**context, **settings})
 
 
 def _summary(result):
@@ -52,3 +54,44 @@ def _summary(result):
     return (f"Test sync read {result['fetched']} record(s): {result['created']} new, {result['updated']} updated, "
             f"{result['unchanged']} unchanged, {result['failed']} failed, {result['duplicate']} duplicate, "
             f"{result['ignored']} ignored. Nothing was stored.")
+
+
+def sync_settings_context(connection, form=None, saved=False):
+    """What admin/_sync_settings.html needs: the form, and the configuration a run would use."""
+    if form is None:
+        form = SyncSettingsForm(formdata=None)
+        form.fill(connection.sync_config)
+    try:
+        config, problem = sync_config.effective(connection), None
+    except sync_config.ConfigProblem as exc:
+        config, problem = None, str(exc)
+    return {"connection": connection, "settings_form": form, "settings_saved": saved, "effective": config,
+            "config_problem": problem, "schedule_seconds": sync_config.schedule_seconds(connection)}
+
+
+@bp.route("/connections/<int:connection_id>/sync-settings", methods=["POST"])
+def connection_sync_settings(connection_id):
+    """Save a sync connector's endpoint, credential and other settings (audited; the credential is
+    never shown); optionally restart from the beginning of the source."""
+    connection = connection_or_404(connection_id)
+    form = SyncSettingsForm()
+    saved = False
+    if form.validate_on_submit():
+        reason = form.reason.data or ""
+        try:
+            sync_config.configure(connection, form.overrides(), current_user, credential=form.credential.data or None,
+                                  reason=reason, replace=True)
+            if form.reset_cursor.data:
+                sync_config.reset_cursor(connection, current_user, reason)
+        except DomainError as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc))
+        else:
+            saved = True
+            form = None  # show what is stored now
+    if not htmx:
+        errors = form.form_errors + [e for errs in form.errors.values() for e in errs] if form else []
+        flash("; ".join(errors) if errors else "Sync settings saved.", "error" if errors else "success")
+        return redirect(url_for("admin.connection_syncs", connection_id=connection.id))
+    page = render_template("admin/_sync_settings.html", **sync_settings_context(connection, form, saved))
+    return htmx_response(page, trigger={"sync-settings-saved": connection.id} if saved else None)

@@ -108,13 +108,14 @@ def _raise():
     raise ValueError("empty")
 
 
-def configure(connection, changes, actor, credential=None, reason=""):
-    """Merge changes into the connection's sync settings (None removes one) and optionally store a
-    new credential; validated, audited (never the credential), committed."""
+def configure(connection, changes, actor, credential=None, reason="", replace=False):
+    """Merge changes into the connection's sync settings (None removes one; with replace, they are
+    the whole new set) and optionally store a new credential; validated, audited (never the
+    credential), committed."""
     if connection.provider.kind != "sync":
         raise DomainError(f"connection {connection.id} is not a sync connector")
     before = dict(connection.sync_config or {})
-    after = {k: v for k, v in {**before, **(changes or {})}.items() if v is not None}
+    after = {k: v for k, v in {**({} if replace else before), **(changes or {})}.items() if v is not None}
     shipped = (definition(connection.provider.key) or {}).get("sync") or {}
     if problems := validate({**BUILT_IN, **shipped, **after}):
         raise DomainError("; ".join(problems))
