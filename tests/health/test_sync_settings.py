@@ -21,6 +21,7 @@ def test_the_runs_page_shows_the_settings_form_without_the_credential(app, clien
     assert 'id="sync-settings"' in html and 'name="endpoint"' in html
     assert secrets.decrypt(sync_connection.secret_encrypted) not in html
     assert "Syncs cannot run yet" not in html and "every" in html
+    assert "The defaults" in html and "next_cursor_path" in html
 
 
 def test_saving_replaces_the_overrides_stores_the_credential_and_audits_without_it(app, client, admin):

@@ -66,7 +66,8 @@ def sync_settings_context(connection, form=None, saved=False):
     except sync_config.ConfigProblem as exc:
         config, problem = None, str(exc)
     return {"connection": connection, "settings_form": form, "settings_saved": saved, "effective": config,
-            "config_problem": problem, "schedule_seconds": sync_config.schedule_seconds(connection)}
+            "config_problem": problem, "schedule_seconds": sync_config.schedule_seconds(connection),
+            "defaults": {k: v for k, v in sync_config.defaults(connection).items() if k != "endpoint"}}
 
 
 @bp.route("/connections/<int:connection_id>/sync-settings", methods=["POST"])

@@ -39,13 +39,18 @@ class ConfigProblem(DomainError):
     """The sync cannot run with this configuration (a person must fix it)."""
 
 
+def defaults(connection):
+    """What a setting is when the connection does not override it: built-ins < provider defaults."""
+    shipped = (definition(connection.provider.key) or {}).get("sync") or {}
+    return {**BUILT_IN, **shipped}
+
+
 def effective(connection):
     """The configuration a run uses: built-ins < provider defaults < connection overrides.
 
     ConfigProblem when it is incomplete or invalid.
     """
-    shipped = (definition(connection.provider.key) or {}).get("sync") or {}
-    config = {**BUILT_IN, **shipped, **(connection.sync_config or {})}
+    config = {**defaults(connection), **(connection.sync_config or {})}
     if problems := validate(config):
         raise ConfigProblem("sync configuration: " + "; ".join(problems))
     return config
@@ -116,8 +121,7 @@ def configure(connection, changes, actor, credential=None, reason="", replace=Fa
         raise DomainError(f"connection {connection.id} is not a sync connector")
     before = dict(connection.sync_config or {})
     after = {k: v for k, v in {**({} if replace else before), **(changes or {})}.items() if v is not None}
-    shipped = (definition(connection.provider.key) or {}).get("sync") or {}
-    if problems := validate({**BUILT_IN, **shipped, **after}):
+    if problems := validate({**defaults(connection), **after}):
         raise DomainError("; ".join(problems))
     connection.sync_config = after
     if credential is not None:
