@@ -209,3 +209,16 @@ class TestWithCsrf:
                                headers={**HX, "X-CSRFToken": token})
         assert accepted.status_code == 200
         assert len(audit_rows("event.retry", event_id)) == 1
+
+
+def test_the_timeline_shows_a_retry_between_the_attempts_it_restarted(client, admin, stripe):
+    connection, secret = stripe
+    event_id = deliver_broken(client, connection, secret)
+    post(client, event_id, "retry", ctx="panel")
+    drain()
+    html = client.get(f"/admin/events/{event_id}?part=history", headers=HX).get_data(as_text=True)
+    timeline = re.sub(r"\s+", " ", html[html.index('<ol class="timeline">'):html.index("</ol>")])
+    first, restart, last = (timeline.index("Attempt 1 failed"), timeline.index("Retry requested"),
+                            timeline.rindex("Attempt 1 failed"))
+    assert first < restart < last
+    assert f"by {admin.display_name}" in timeline and "counting starts at 1 again" in timeline

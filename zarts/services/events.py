@@ -66,6 +66,9 @@ def get_event(event_id):
     ))
 
 
+RESTART_ACTIONS = ("event.retry", "event.replay")
+
+
 def detail(event):
     """What the event detail page shows: errors, record fields (redacted) and admin actions."""
     errors = db.session.scalars(
@@ -80,7 +83,17 @@ def detail(event):
     if record is not None:  # mapped from provider data: shown bounded and masked like a summary
         fields = summaries.redact(record.fields or {}, current_app.config["PAYLOAD_SENSITIVE_KEYS"],
                                   max_string=FIELD_PREVIEW_CHARS, max_depth=3)
-    return {"errors": errors, "actions": actions, "record": record, "fields": fields}
+    return {"errors": errors, "actions": actions, "record": record, "fields": fields,
+            "timeline": timeline(errors, actions)}
+
+
+def timeline(errors, actions):
+    """Failed attempts and the admin retries and replays between them, oldest first, as
+    (kind, row) pairs: after a retry of a dead letter or a replay, attempts count from 1 again."""
+    restarts = [a for a in actions if a.action in RESTART_ACTIONS]
+    entries = [(e.created_at, 1, e.id, "error", e) for e in errors] + [
+        (a.created_at, 0, a.id, "restart", a) for a in restarts]
+    return [(kind, row) for *_, kind, row in sorted(entries, key=lambda entry: entry[:3])]
 
 
 @dataclass
