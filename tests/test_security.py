@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import make_user
+from tests.factories import PASSWORD, make_user
 
 TEMPLATES = Path(__file__).parent.parent / "zarts" / "templates"
 
@@ -45,3 +45,31 @@ def test_login_attempts_are_rate_limited(limited_config, app, client):
     assert response.headers["Retry-After"]
     assert "Too many attempts" in response.get_data(as_text=True)
     assert client.get("/login").status_code == 200  # showing the form is never limited
+
+
+def test_a_view_that_sets_a_security_header_keeps_its_own_value(app, client):
+    @app.get("/own-frame-policy")
+    def own_frame_policy():
+        return "ok", 200, {"X-Frame-Options": "SAMEORIGIN"}
+
+    response = client.get("/own-frame-policy")
+    assert response.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_webhook_deliveries_are_outside_the_login_limiter_and_get_no_session(app, client):
+    """Deliveries have their own per-connection limit; they never open or set a session."""
+    from flask import request
+    from flask.sessions import NullSession
+
+    from tests.factories import make_connection, signed_delivery
+    from zarts.security import limiter
+
+    connection, secret = make_connection("standard_webhooks")
+    body, headers = signed_delivery("standard_webhooks", secret)
+    response = client.post(connection.ingest_path, data=body, headers=headers)
+    assert response.status_code == 202 and "Set-Cookie" not in response.headers
+    for path, method, is_delivery in ((connection.ingest_path, "POST", True), ("/login", "POST", False)):
+        with app.test_request_context(path, method=method):
+            assert any(skip() for skip in limiter._request_filters) is is_delivery
+            assert isinstance(app.session_interface.open_session(app, request), NullSession) is is_delivery
