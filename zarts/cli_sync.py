@@ -1,5 +1,4 @@
 """`flask zarts health`, `health-thresholds`, `sync` and `sync-config`: health and sync connectors."""
-import json
 import sys
 
 import click
@@ -7,7 +6,8 @@ import click
 from .cli import _emit, domain_command, zarts
 from .extensions import db
 from .models import Connection
-from .services import DomainError, connections, health, health_rules, sync, sync_config, sync_preview, sync_runs
+from .services import (DomainError, connections, health, health_rules, json_object, sync, sync_config, sync_preview,
+                       sync_runs)
 
 
 @zarts.command("health")
@@ -38,12 +38,7 @@ def health_thresholds_command(connection_id, changes, reset, as_json):
     connection = db.session.get(Connection, connection_id)
     if connection is None:
         raise DomainError(f"unknown connection {connection_id}")
-    try:
-        values = json.loads(changes)
-    except ValueError as exc:
-        raise DomainError(f"--set is not JSON: {exc}") from None
-    if not isinstance(values, dict):
-        raise DomainError("--set must be a JSON object")
+    values = _set_option(changes)
     if reset or values:
         overrides = {} if reset else {**(connection.health_thresholds or {}), **values}
         connections.update_connection(connection, {"health_thresholds": overrides}, None)
@@ -87,12 +82,7 @@ def sync_command(connection_id, test_mode, as_json):
 def sync_config_command(connection_id, changes, credential_stdin, reset_cursor, as_json):
     """Configure a sync connector (never prints the credential)."""
     connection = _sync_connection(connection_id)
-    try:
-        values = json.loads(changes)
-    except ValueError as exc:
-        raise DomainError(f"--set is not JSON: {exc}") from None
-    if not isinstance(values, dict):
-        raise DomainError("--set must be a JSON object")
+    values = _set_option(changes)
     credential = sys.stdin.readline().strip() if credential_stdin else None
     if credential_stdin and not credential:
         raise DomainError("no credential on standard input")
@@ -102,6 +92,14 @@ def sync_config_command(connection_id, changes, credential_stdin, reset_cursor, 
     data = {"id": connection.id, "sync_config": saved, "credential_changed": credential is not None,
             "sync_cursor": connection.sync_cursor, "schedule_seconds": sync_config.schedule_seconds(connection)}
     _emit(data, as_json, f"connection {connection.id}: sync settings saved")
+
+
+def _set_option(text):
+    """The --set option's JSON object; DomainError when it is not one."""
+    try:
+        return json_object(text)
+    except DomainError as exc:
+        raise DomainError(f"--set: {exc}") from None
 
 
 def _sync_connection(connection_id):

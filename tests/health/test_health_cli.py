@@ -104,7 +104,7 @@ def test_health_thresholds_shows_sets_restores_and_resets_overrides(app, runner)
     assert data["overrides"] == {} and data["thresholds"]["rejections_degraded"] == 3
 
     for bad, message in (('{"rejections_degraded": 0}', "from 1 to 100000"), ('{"nope": 1}', "unknown health threshold"),
-                         ("[1]", "must be a JSON object"), ("{", "not JSON")):
+                         ("[1]", "--set: must be a JSON object"), ("{", "--set: not valid JSON")):
         result = zarts(runner, "health-thresholds", "--connection", cid, "--set", bad)
         assert result.exit_code == 1 and message in result.stderr, (bad, result.output)
     assert zarts(runner, "health-thresholds", "--connection", "999999").exit_code == 1

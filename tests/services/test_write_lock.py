@@ -62,13 +62,6 @@ def test_threads_take_turns_and_the_lock_is_reentrant(tmp_path):
     assert overlaps == [1] * 80
 
 
-def test_no_op_for_other_databases():
-    engine = create_engine("sqlite://")
-    with write_lock.exclusive(engine):
-        with write_lock.exclusive(engine):
-            pass
-
-
 def test_an_unwritable_lock_file_falls_back_to_sqlite_locking(tmp_path, caplog):
     engine = create_engine(f"sqlite:///{tmp_path}/missing-dir/z.sqlite")  # the lock file cannot be created
     for _ in range(3):

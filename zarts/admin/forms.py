@@ -6,6 +6,7 @@ from wtforms import (BooleanField, DecimalField, Form, FormField, HiddenField, I
                      StringField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from ..services import json_object
 from ..services.connections import LIMITS, MAX_OVERLAP_HOURS
 from ..services.health_rules import DEFAULT_THRESHOLDS
 from ..services.health_rules import LIMITS as THRESHOLD_LIMITS
@@ -100,13 +101,7 @@ def parse_fields(text):
     if not text:
         return {}
     if text.startswith("{"):
-        try:
-            fields = json.loads(text)
-        except (ValueError, RecursionError) as exc:
-            raise ValueError(f"not valid JSON: {exc}") from None
-        if not isinstance(fields, dict):
-            raise ValueError("must be a JSON object")
-        return fields
+        return json_object(text)
     fields = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -172,11 +167,9 @@ class SyncSettingsForm(FlaskForm):
 
     def validate_settings_json(self, field):
         try:
-            field.parsed = json.loads(field.data)
-        except (ValueError, RecursionError) as exc:
-            raise ValidationError(f"not valid JSON: {exc}") from None
-        if not isinstance(field.parsed, dict):
-            raise ValidationError("must be a JSON object")
+            field.parsed = json_object(field.data)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
 
     def overrides(self):
         """The connection's whole set of overrides as typed (the endpoint field wins)."""
