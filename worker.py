@@ -10,7 +10,8 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 
 from zarts import create_app
-from zarts.jobs import normalize, periodic
+from zarts.jobs import periodic
+from zarts.jobs.context import bind_app
 from zarts.queues import QUEUE_NAMES, queue_name
 
 
@@ -21,7 +22,7 @@ def main(argv=None):
     parser.add_argument("--no-sweeper", action="store_true", help="do not run the periodic sweeper")
     args = parser.parse_args(argv)
     app = create_app()
-    normalize.bind_app(app)
+    bind_app(app)
     with app.app_context():
         names = [queue_name(name) for name in QUEUE_NAMES]
     if not app.config.get("REDIS_URL"):

@@ -79,7 +79,7 @@ def run(args, backend):
     from zarts import create_app
     from zarts.extensions import db
     from zarts.models import Connection, utcnow
-    from zarts.services import accounts, connections
+    from zarts.services.setup import accounts, connections
 
     app = create_app({"PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "WTF_CSRF_ENABLED": False,
                       "RATELIMIT_ENABLED": False})

@@ -47,7 +47,7 @@ def child(connection_id, path, force):
     """Import one file in this process; print one JSON line with timings and memory."""
     from zarts import create_app
     from zarts.extensions import db
-    from zarts.services import csv_import
+    from zarts.services.imports import csv_import
 
     app = create_app()
     with app.app_context():

@@ -156,7 +156,7 @@ def sample_body():
 
 def write_requests(path, body, secret, count, tag):
     """count uniquely signed deliveries (id, timestamp, signature), one per line, signed now."""
-    from zarts.services import signatures
+    from zarts.services.ingest import signatures
 
     ts = int(time.time())
     with open(path, "w") as out:

@@ -25,7 +25,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench import normalize_e2e as e2e_load, normalize_setup as setup  # noqa: E402
+from bench import normalize_e2e as e2e_load  # noqa: E402
+from bench import normalize_setup as setup
 
 GOAL_DRAIN_RATIO, GOAL_BURST_FACTOR = 5, 2
 

@@ -78,7 +78,7 @@ def open_bench(mysql_url, redis_url):
 
     from zarts import create_app
     from zarts.extensions import db
-    from zarts.services import accounts, connections
+    from zarts.services.setup import accounts, connections
 
     run_id = secrets.token_hex(4)
     base, name = make_url(mysql_url), f"zarts_bench_{run_id}"
@@ -193,7 +193,7 @@ def event_mix(n, seed, providers=PROVIDERS):
 
 def signed(bench, provider, event_type, body, msg_id):
     """The headers the provider would send with body."""
-    from zarts.services import signatures
+    from zarts.services.ingest import signatures
 
     _, _, secret, scheme = bench.connections[provider]
     headers = signatures.sign(scheme, body, secret, msg_id=msg_id)
@@ -208,7 +208,7 @@ def store_events(bench, n, seed, chunk=1000):
     from zarts.extensions import db
     from zarts.models import RawEvent, WebhookEvent, utcnow
     from zarts.providers import definition
-    from zarts.services import summaries
+    from zarts.services.ingest import masking, summaries
 
     ids, tag = [], secrets.token_hex(3)
     with bench.app.app_context():
@@ -229,7 +229,7 @@ def store_events(bench, n, seed, chunk=1000):
                         sensitive_keys=sensitive, body_size=len(body)),
                 ))
                 raws[msg_id] = dict(connection_id=connection_id, content_type="application/json", body=body,
-                                    received_at=now, headers=summaries.mask_headers(
+                                    received_at=now, headers=masking.mask_headers(
                                         signed(bench, provider, event_type, body, msg_id), sensitive))
             db.session.execute(insert(WebhookEvent.__table__), events)
             table = WebhookEvent.__table__

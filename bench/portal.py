@@ -85,7 +85,8 @@ def run(args, backend):
     from zarts import create_app
     from zarts.extensions import db
     from zarts.models import Connection, utcnow
-    from zarts.services import accounts, metrics, outcomes
+    from zarts.services.proof import metrics, outcomes
+    from zarts.services.setup import accounts
 
     app = create_app({"PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "WTF_CSRF_ENABLED": False})
     results = []

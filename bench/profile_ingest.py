@@ -29,7 +29,7 @@ def in_process(backend, args):
     from pyinstrument import Profiler
 
     from zarts import create_app
-    from zarts.services import signatures
+    from zarts.services.ingest import signatures
 
     os.environ.update({k: v for k, v in backend.env.items() if k in (
         "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ZARTS_SECRETS_KEY", "ZARTS_QUEUE_PREFIX", "ZARTS_ENV")})

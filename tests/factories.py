@@ -2,7 +2,7 @@
 import itertools
 
 from zarts.extensions import db
-from zarts.services import accounts, connections
+from zarts.services.setup import accounts, connections
 
 PASSWORD = "correct-horse-battery"
 _seq = itertools.count(1)
@@ -44,7 +44,7 @@ def signed_delivery(provider_key, secret, event_type=None, payload=None, msg_id=
     import uuid
 
     from zarts.providers import definition
-    from zarts.services import signatures
+    from zarts.services.ingest import signatures
 
     shipped = definition(provider_key)
     event_type = event_type or next(iter(shipped["samples"]))

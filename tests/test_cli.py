@@ -6,7 +6,8 @@ import pytest
 from tests.factories import make_client, make_connection, make_user
 from zarts.extensions import db
 from zarts.models import Client, Connection, User, WebhookEvent
-from zarts.services import demo, secrets
+from zarts.services.ingest import secrets
+from zarts.services.setup import demo
 
 
 def zarts(runner, *args):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import PASSWORD, make_user
+from tests.factories import make_user
 
 TEMPLATES = Path(__file__).parent.parent / "zarts" / "templates"
 

@@ -1,4 +1,4 @@
-from tests.factories import make_connection, make_user
+from tests.factories import make_user
 
 
 def test_healthz_reports_database_and_queue(client):

@@ -1,15 +1,15 @@
 """Provider data is hostile: it renders escaped everywhere, and secrets and raw values stay out of logs."""
 import copy
 import logging
-import re
 
 import pytest
 
 from tests.factories import deliver, make_connection, make_user
+from tests.routes import route_urls
 from zarts.extensions import db
 from zarts.models import NormalizedEvent
 from zarts.providers import definition
-from zarts.services import metrics
+from zarts.services.proof import metrics
 
 SCRIPT = "<script>alert('zx1')</script>"
 IMG = '"><img src=x onerror=alert("zx2")>'
@@ -22,17 +22,6 @@ def hostile_charge(charge_id):
     obj = payload["data"]["object"]
     obj.update(id=charge_id + SCRIPT, description=SCRIPT + IMG, currency=IMG, customer=IMG)
     return payload
-
-
-def get_urls(app, prefix, ids):
-    urls = []
-    for rule in app.url_map.iter_rules():
-        if rule.rule.startswith(prefix) and "GET" in rule.methods:
-            url = rule.rule
-            for arg in rule.arguments:
-                url = re.sub(rf"<(?:\w+:)?{arg}>", str(ids.get(arg, 1)), url)
-            urls.append(url)
-    return urls
 
 
 def test_hostile_fields_render_escaped_on_every_admin_and_portal_page(app, client, login):
@@ -51,7 +40,7 @@ def test_hostile_fields_render_escaped_on_every_admin_and_portal_page(app, clien
            "metric_id": metric.id, "card_id": 1, "task_id": 1, "operation_id": 1, "import_id": 1}
     login(connection.owner)
     shown = 0
-    for url in get_urls(app, "/admin", ids):
+    for url in route_urls(app, "/admin", ids):
         body = client.get(url).get_data(as_text=True)
         assert "<script>alert" not in body and "<img src=x" not in body, url
         shown += "&lt;script&gt;alert" in body or "&lt;img src=x" in body
@@ -62,7 +51,7 @@ def test_hostile_fields_render_escaped_on_every_admin_and_portal_page(app, clien
     assert "&lt;script&gt;alert" in detail  # shown, as text
     client.post("/logout")
     login(make_user("client", client=connection.client))
-    for url in get_urls(app, "/portal", ids):
+    for url in route_urls(app, "/portal", ids):
         body = client.get(url).get_data(as_text=True)
         assert "<script>alert" not in body and "<img src=x" not in body, url
 

@@ -11,9 +11,9 @@ def create_app(test_config=None):
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(load_config(app.instance_path, test_config))
 
-    from . import auth, cli, errors, extensions, queues, security, sqlite, templating
-    from .jobs import periodic
+    from . import auth, cli, errors, extensions, jobs, queues, security, sqlite, templating
     from .admin import bp as admin_bp
+    from .jobs import periodic
     from .main import bp as main_bp
     from .portal import bp as portal_bp
     from .webhooks import bp as webhooks_bp
@@ -29,6 +29,7 @@ def create_app(test_config=None):
     templating.init_app(app)
     security.init_app(app)
     cli.init_app(app)
+    jobs.init_app(app)
     periodic.init_app(app)
 
     app.register_blueprint(main_bp)

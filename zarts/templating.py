@@ -56,10 +56,20 @@ def signed(value, places=0):
     return f"{value:+,.{places}f}"
 
 
+def sparkline(trend, width=120, height=32, pad=3):
+    """SVG polyline points for a trend (None gaps skipped); '' when fewer than two values."""
+    known = [(i, v) for i, v in enumerate(trend or []) if v is not None]
+    if len(known) < 2:
+        return ""
+    low, high = min(v for _, v in known), max(v for _, v in known)
+    span, step = (high - low) or 1, (width - 2 * pad) / max(len(trend) - 1, 1)
+    return " ".join(
+        f"{pad + i * step:.1f},{height - pad - (v - low) / span * (height - 2 * pad):.1f}" for i, v in known
+    )
+
+
 def init_app(app):
     """Register the filters."""
-    from .services.portal import sparkline
-
     app.jinja_env.filters.update(time_ago=time_ago, utc=utc, when=when, number=number, amount=amount, signed=signed,
                                  sparkline=sparkline)
     app.jinja_env.globals.update(escape=escape)

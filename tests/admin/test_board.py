@@ -9,7 +9,9 @@ from sqlalchemy import event as sa_event
 from tests.factories import deliver, make_client, make_connection, make_user, signed_delivery
 from zarts.extensions import db
 from zarts.models import WebhookEvent, utcnow
-from zarts.services import board, failures, lifecycle, manual
+from zarts.services.console import board
+from zarts.services.pipeline import failures, manual
+from zarts.services.setup import lifecycle
 
 HX = {"HX-Request": "true"}
 POLL = 'hx-trigger="every 5s"'

@@ -9,7 +9,8 @@ from tests.factories import drain, make_connection
 from zarts.extensions import db
 from zarts.jobs.bulk import run_bulk_operation
 from zarts.models import BulkOperation, utcnow
-from zarts.services import bulk, mappings
+from zarts.services.console import bulk
+from zarts.services.mapping import versions
 
 POLLING = "hx-trigger=\"every 1s\""
 
@@ -63,7 +64,7 @@ def test_bulk_retry_runs_and_finishes_with_progress(client, admin, failures):
     connection, secret, dead = failures
     other, other_secret = make_connection("stripe")
     untouched = deliver_broken(client, other, other_secret)  # outside the filter
-    mappings.save_mapping(connection, FIXED_MAPPING, admin, "use the event id")
+    versions.save_mapping(connection, FIXED_MAPPING, admin, "use the event id")
 
     response = client.post("/admin/events/bulk-retry", data={"connection": str(connection.id)}, headers=HX)
 
@@ -98,8 +99,8 @@ def test_bulk_retry_walks_in_keyset_batches(client, admin, stripe, monkeypatch):
     dead = [deliver_broken(client, connection, secret) for _ in range(5)]
     monkeypatch.setattr(bulk, "BATCH_SIZE", 2)
     handed_over = []
-    real_enqueue = bulk.jobs.enqueue_normalize
-    monkeypatch.setattr(bulk.jobs, "enqueue_normalize", lambda ids: handed_over.append(list(ids)) or real_enqueue(ids))
+    real_hand_over = bulk.hand_over
+    monkeypatch.setattr(bulk, "hand_over", lambda ids: handed_over.append(list(ids)) or real_hand_over(ids))
 
     client.post("/admin/events/bulk-retry", data={"status": "dead_lettered"}, headers=HX)
     drain()

@@ -7,7 +7,7 @@ import pytest
 from tests.factories import drain, make_connection
 from zarts.extensions import db
 from zarts.models import AdminAction, Connection, WebhookEvent
-from zarts.services import lifecycle, onboarding
+from zarts.services.setup import lifecycle, onboarding
 
 HX = {"HX-Request": "true"}
 

@@ -8,7 +8,8 @@ import pytest
 from tests.factories import PASSWORD, deliver, make_client, make_connection, make_user, signed_delivery
 from zarts.extensions import db
 from zarts.models import AdminAction, Connection, utcnow
-from zarts.services import ingest_lookup, lifecycle, secrets
+from zarts.services.ingest import secrets, targets
+from zarts.services.setup import lifecycle
 
 HX = {"HX-Request": "true"}
 SECRET_RE = re.compile(r'class="secret-value">([^<]+)<')
@@ -137,7 +138,7 @@ def test_rotation_shows_the_new_secret_once_and_keeps_the_old_one_valid(app, cli
     # Once the overlap is over, the old secret is refused.
     fresh.previous_secret_expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
-    ingest_lookup.forget_all()  # the endpoint caches a connection for up to 5 s
+    targets.forget_all()  # the endpoint caches a connection for up to 5 s
     body, headers = signed_delivery("stripe", old)
     assert client.post(connection.ingest_path, data=body, headers=headers).status_code == 401
 
@@ -258,6 +259,6 @@ def test_health_thresholds_are_set_in_the_edit_form_validated_and_audited(app, c
 
 def test_the_thresholds_form_covers_every_health_threshold(app):
     from zarts.admin.forms import HealthThresholdsForm
-    from zarts.services.health_rules import LIMITS
+    from zarts.services.health.rules import LIMITS
 
     assert set(HealthThresholdsForm()._fields) == set(LIMITS)

@@ -7,7 +7,7 @@ import pytest
 from tests.admin.helpers import FIXED_MAPPING, HX, audit_rows, deliver_broken, deliver_ok, event, sync_errors
 from tests.factories import PASSWORD, drain, make_user
 from zarts.extensions import db
-from zarts.services import mappings
+from zarts.services.mapping import versions
 
 
 def trigger(response):
@@ -22,7 +22,7 @@ def post(client, event_id, action, ctx="row", **form):
 def test_retry_now_from_the_list_after_a_mapping_fix(client, admin, stripe):
     connection, secret = stripe
     event_id = deliver_broken(client, connection, secret)
-    mappings.save_mapping(connection, FIXED_MAPPING, admin, "use the event id")
+    versions.save_mapping(connection, FIXED_MAPPING, admin, "use the event id")
 
     response = post(client, event_id, "retry")
 

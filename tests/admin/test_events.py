@@ -1,15 +1,16 @@
 """The event explorer and the event detail page, driven through HTTP with real deliveries."""
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import Select, event as sa_event, update
+from sqlalchemy import Select, update
+from sqlalchemy import event as sa_event
 
 from tests.admin.helpers import HX, audit_rows, deliver_broken, deliver_ok, event
 from tests.factories import make_client, make_connection, signed_delivery
 from zarts.extensions import db
 from zarts.models import NormalizedEvent, WebhookEvent
-from zarts.services import events as event_service
+from zarts.services.console import events as event_service
 
 ROW_ID = re.compile(r'<tr id="event-(\d+)"')
 LOAD_MORE = re.compile(r'hx-get="(/admin/events\?[^"]*cursor=[^"]*)"')

@@ -48,7 +48,7 @@ def test_login_with_right_password_logs_in(app, client):
 
 
 def test_login_email_is_case_insensitive(app, client):
-    user = make_user("admin", email="Mixed.Case@example.com")
+    make_user("admin", email="Mixed.Case@example.com")
     assert _login(client, "  MIXED.case@EXAMPLE.com ").status_code == 302
 
 

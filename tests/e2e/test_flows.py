@@ -11,8 +11,9 @@ from tests.e2e.conftest import assert_not_reloaded, login, no_reload_marker, scr
 from zarts.extensions import db
 from zarts.models import Connection, WebhookEvent
 from zarts.providers import definition
-from zarts.services import mappings, secrets, signatures
-from zarts.services.demo import ADMIN_EMAIL, LOGINS
+from zarts.services.ingest import secrets, signatures
+from zarts.services.mapping import versions
+from zarts.services.setup.demo import ADMIN_EMAIL, LOGINS
 
 pytestmark = pytest.mark.e2e
 ADMIN_PASSWORD = LOGINS[0]["password"]
@@ -45,10 +46,10 @@ def test_admin_retries_a_dead_letter_inline(page, live):
     with live.app.app_context():
         connection = acme_stripe()
         admin = connection.owner
-        good = copy.deepcopy(mappings.effective_mapping(connection))
+        good = copy.deepcopy(versions.effective_mapping(connection))
         broken = copy.deepcopy(good)
         broken["events"]["charge.succeeded"]["external_id"] = "data.object.charge_reference"
-        mappings.save_mapping(connection, broken, admin, reason="e2e: a mapping mistake")
+        versions.save_mapping(connection, broken, admin, reason="e2e: a mapping mistake")
         client = live.app.test_client()  # the real endpoint and pipeline, in this process
         body_payload = charge("ch_e2e_retry", 4200)
         secret = _secret_of(connection)
@@ -57,7 +58,7 @@ def test_admin_retries_a_dead_letter_inline(page, live):
                    "Content-Type": "application/json"}
         event_id = client.post(connection.ingest_path, data=body, headers=headers).get_json()["event_id"]
         assert db.session.get(WebhookEvent, event_id).status == "dead_lettered"
-        mappings.save_mapping(connection, good, admin, reason="e2e: mapping fixed")
+        versions.save_mapping(connection, good, admin, reason="e2e: mapping fixed")
         connection_id = connection.id
 
     login(page, live, ADMIN_EMAIL, ADMIN_PASSWORD)

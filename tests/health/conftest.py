@@ -10,7 +10,7 @@ import pytest
 
 from tests.factories import make_connection
 from zarts.extensions import db
-from zarts.services import sync_config
+from zarts.services.sync import settings
 
 TOKEN = "src_test_token_123"
 BASE_TIME = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
@@ -123,7 +123,7 @@ FAST = {"page_size": 5, "backoff_base_seconds": 0.05, "backoff_cap_seconds": 0.2
 def sync_connection(app, fake_source):
     """A generic_http_sync connection configured for the fake source (fast retries, pages of 5)."""
     connection, _ = make_connection("generic_http_sync", reason="Pulls the client's CRM records")
-    sync_config.configure(connection, {"endpoint": fake_source.url, **FAST}, None, credential=TOKEN)
+    settings.configure(connection, {"endpoint": fake_source.url, **FAST}, None, credential=TOKEN)
     return connection
 
 

@@ -5,7 +5,8 @@ from tests.factories import deliver, make_connection, make_user
 from tests.health.conftest import set_active
 from zarts.extensions import db
 from zarts.models import Connection, WebhookEvent, utcnow
-from zarts.services import health, metrics, portal
+from zarts.services.health import checks
+from zarts.services.proof import metrics, portal
 
 
 def test_freshness_words_follow_health():
@@ -39,7 +40,7 @@ def test_the_portal_card_says_delayed_when_the_connection_goes_stale(app, client
     for event in db.session.scalars(db.select(WebhookEvent).filter_by(connection_id=connection.id)):
         event.received_at -= timedelta(hours=3)
     db.session.commit()
-    health.check()
+    checks.check()
     assert db.session.get(Connection, connection.id).health == "error"
     page = client.get("/portal/").get_data(as_text=True)
     since = row.last_success_at.strftime("%b %d, %H:%M UTC")

@@ -8,9 +8,19 @@ from tests.factories import deliver, make_connection, signed_delivery
 from tests.health.conftest import set_active
 from zarts.extensions import db
 from zarts.models import (
-    AdminAction, AdminTask, Connection, HealthChange, HealthSignal, Incident, SyncError, WebhookEvent, utcnow,
+    AdminAction,
+    AdminTask,
+    Connection,
+    HealthChange,
+    HealthSignal,
+    Incident,
+    SyncError,
+    WebhookEvent,
+    utcnow,
 )
-from zarts.services import failures, health, lifecycle, replay
+from zarts.services.health import checks
+from zarts.services.pipeline import failures, replay
+from zarts.services.setup import lifecycle
 
 HOUR = 3600
 
@@ -69,18 +79,18 @@ def forged(client, connection, times=1):
 
 def test_a_new_connection_is_healthy_with_no_events(app):
     connection, _ = live()
-    health.check()
+    checks.check()
     assert (state(connection).health, state(connection).health_reason) == ("healthy", "No events yet")
 
 
 def test_stale_opens_one_incident_and_task_then_recovers_on_the_next_event(app, client):
     connection, secret = live()
     assert deliver(client, connection, secret).status_code == 202
-    health.check()
+    checks.check()
     assert state(connection).health == "healthy" and state(connection).last_event_at is not None
 
     travel(connection, 80 * 60)  # cadence 1 h + 15 min grace passed without an event
-    health.check()
+    checks.check()
     row = state(connection)
     assert row.health == "stale" and row.health_reason.startswith("No events since ")
     assert "expected every 1 h, plus 15 min grace" in row.health_reason and row.health_changed_at
@@ -90,8 +100,8 @@ def test_stale_opens_one_incident_and_task_then_recovers_on_the_next_event(app, 
     [task] = tasks(connection)
     assert task.status == "open" and task.assignee_id == connection.owner_id and task.open_key == f"health:{connection.id}"
 
-    health.check()  # checking again changes nothing: still one incident, one task, one change
-    health.check()
+    checks.check()  # checking again changes nothing: still one incident, one task, one change
+    checks.check()
     assert len(incidents(connection)) == 1 and len(tasks(connection)) == 1 and len(changes(connection)) == 1
 
     assert deliver(client, connection, secret).status_code == 202  # the batch's health hook recovers it
@@ -107,10 +117,10 @@ def test_no_success_for_twice_the_cadence_is_an_error_and_a_new_incident_each_ti
     connection, secret = live()
     deliver(client, connection, secret)
     travel(connection, 80 * 60)
-    health.check()
+    checks.check()
     assert state(connection).health == "stale"
     travel(connection, 45 * 60)  # 2 h 5 min now
-    health.check()
+    checks.check()
     row = state(connection)
     assert row.health == "error" and row.health_reason.startswith("No successful update since ")
     assert changes(connection) == [("healthy", "stale"), ("stale", "error")]
@@ -119,7 +129,7 @@ def test_no_success_for_twice_the_cadence_is_an_error_and_a_new_incident_each_ti
     deliver(client, connection, secret)
     assert state(connection).health == "healthy"
     travel(connection, 3 * HOUR)
-    health.check()
+    checks.check()
     assert [i.status for i in incidents(connection)] == ["resolved", "open"]  # a new problem, a new incident
     assert [t.status for t in tasks(connection)] == ["resolved", "open"]
 
@@ -138,23 +148,23 @@ def test_dead_letters_piling_up_are_an_error_until_resolved(app, client, login):
     dead = db.session.scalars(select(WebhookEvent).filter_by(connection_id=connection.id)).all()
     for event in dead:
         replay.resolve_manually(event, connection.owner, "entered by hand")
-    health.check()
+    checks.check()
     row = state(connection)
     assert row.health == "degraded" and "3 failed attempts in the last 1 h" in row.health_reason
     assert incidents(connection)[0].status == "resolved"
     travel(connection, 2 * HOUR)
-    health.check()
+    checks.check()
     assert state(connection).health == "healthy"
 
 
 def test_a_burst_of_401s_from_a_wrong_secret_is_an_error(app, client):
     connection, secret = live(cadence=None)
     forged(client, connection, 4)
-    health.check()
+    checks.check()
     row = state(connection)
     assert row.health == "degraded" and "4 deliveries rejected in the last 1 h" in row.health_reason
     forged(client, connection)
-    health.check()
+    checks.check()
     row = state(connection)
     assert row.health == "error" and "5 deliveries rejected with a bad signature in the last 15 min" in row.health_reason
     assert "no signature matched" in row.health_reason and "check the signing secret" in row.health_reason
@@ -165,7 +175,7 @@ def test_a_burst_of_401s_from_a_wrong_secret_is_an_error(app, client):
     row = state(connection)
     assert row.health == "degraded" and incidents(connection)[0].status == "resolved"
     travel(connection, 2 * HOUR)
-    health.check()
+    checks.check()
     assert state(connection).health == "healthy"
 
 
@@ -176,7 +186,7 @@ def test_a_failure_within_the_retry_budget_is_degraded(app, client):
     event.status = "processing"
     failures.fail(event, "upsert", RuntimeError("database went away"), transient=True)
     db.session.commit()
-    health.check()
+    checks.check()
     row = state(connection)
     assert row.health == "degraded" and "1 event failed and waiting to be retried" in row.health_reason
     assert incidents(connection) == [] and tasks(connection) == []
@@ -187,23 +197,23 @@ def test_thresholds_are_configurable_per_connection(app, client):
     lenient, _ = live(cadence=None, rejections_degraded=50, auth_rejections_error=50)
     forged(client, strict, 2)
     forged(client, lenient, 2)
-    health.check()
+    checks.check()
     assert state(strict).health == "error" and state(lenient).health == "healthy"
 
 
 def test_drafts_are_checked_without_alerts_and_disconnected_ones_close_theirs(app, client):
     draft, _ = make_connection("stripe")
     forged(client, draft, 5)
-    health.check()
+    checks.check()
     assert state(draft).health == "error" and incidents(draft) == [] and tasks(draft) == []
 
     connection, secret = live()
     deliver(client, connection, secret)
     travel(connection, 3 * HOUR)
-    health.check()
+    checks.check()
     assert incidents(connection)[0].status == "open"
     lifecycle.transition(state(connection), "disconnected", connection.owner, "client left")
-    health.check()
+    checks.check()
     assert incidents(connection)[0].details["resolution"] == "disconnected"
     assert tasks(connection)[0].status == "resolved"
 
@@ -213,7 +223,7 @@ def test_paused_connections_are_not_checked(app, client):
     deliver(client, connection, secret)
     lifecycle.transition(state(connection), "paused", connection.owner, "client asked for a pause")
     travel(connection, 5 * HOUR)
-    health.check()
+    checks.check()
     assert state(connection).health == "healthy" and incidents(connection) == []
 
 
@@ -222,19 +232,19 @@ def test_silence_counts_from_going_live(app, client):
     connection.expected_cadence_seconds = HOUR
     db.session.commit()
     travel(connection, 10 * HOUR)  # created long ago, still in draft: silence is expected
-    health.check()
+    checks.check()
     assert state(connection).health == "healthy"
     connection = state(connection)
     connection.checklist = {key: {"done": True} for key in lifecycle.GATE_STEPS}
     db.session.commit()
     lifecycle.transition(connection, "active", connection.owner)
-    health.check()
+    checks.check()
     assert state(connection).health == "healthy"  # live for a moment only
     actions = AdminAction.__table__
     db.session.execute(update(actions).where(actions.c.action == "connection.activate")
                        .values(created_at=utcnow() - timedelta(minutes=90)))
     db.session.commit()
-    health.check()
+    checks.check()
     row = state(connection)
     assert row.health == "stale" and "since going live on" in row.health_reason
 
@@ -245,5 +255,5 @@ def test_old_signal_counters_are_pruned(app, client):
     assert db.session.scalar(select(func.sum(HealthSignal.hits))) == 3
     assert db.session.scalar(select(func.count()).select_from(HealthSignal)) <= 2  # a row a minute, not a request
     travel(connection, 8 * 24 * HOUR)
-    health.periodic()
+    checks.periodic()
     assert db.session.scalar(select(func.count()).select_from(HealthSignal)) == 0

@@ -7,7 +7,7 @@ from tests.factories import make_connection, signed_delivery
 from tests.health.conftest import TOKEN
 from zarts.extensions import db
 from zarts.models import Connection, NormalizedEvent, SyncRun
-from zarts.services import secrets
+from zarts.services.ingest import secrets
 
 
 def zarts(runner, *args, **kwargs):

@@ -3,8 +3,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from zarts.services import DomainError, health_rules, sync_config, sync_http
-from zarts.services.health_rules import DEFAULT_THRESHOLDS, Stats, evaluate
+from zarts.services import DomainError
+from zarts.services.health import rules
+from zarts.services.health.rules import DEFAULT_THRESHOLDS, Stats, evaluate
+from zarts.services.sync import settings, source
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
 
@@ -46,38 +48,38 @@ def test_auth_rejections_before_the_last_accepted_delivery_do_not_count():
 
 
 def test_thresholds_merge_valid_overrides_and_validation_names_problems():
-    merged = health_rules.thresholds({"dead_letters_error": 10, "window_seconds": 5, "nonsense": 1})
+    merged = rules.thresholds({"dead_letters_error": 10, "window_seconds": 5, "nonsense": 1})
     assert merged["dead_letters_error"] == 10 and merged["window_seconds"] == 3600
-    assert health_rules.clean_thresholds({"failures_degraded": 2, "stale_grace_seconds": None}) == {"failures_degraded": 2}
+    assert rules.clean_thresholds({"failures_degraded": 2, "stale_grace_seconds": None}) == {"failures_degraded": 2}
     with pytest.raises(DomainError, match="unknown health threshold 'x'.*window_seconds must be"):
-        health_rules.clean_thresholds({"x": 1, "window_seconds": True})
-    assert health_rules.grace_seconds(DEFAULT_THRESHOLDS, 120) == 60
-    assert health_rules.grace_seconds({**DEFAULT_THRESHOLDS, "stale_grace_seconds": 0}, 3600) == 0
+        rules.clean_thresholds({"x": 1, "window_seconds": True})
+    assert rules.grace_seconds(DEFAULT_THRESHOLDS, 120) == 60
+    assert rules.grace_seconds({**DEFAULT_THRESHOLDS, "stale_grace_seconds": 0}, 3600) == 0
 
 
 @pytest.mark.parametrize("seconds, text", [(45, "45 s"), (90, "2 min"), (3600, "1 h"), (5400, "1.5 h"),
                                            (86400, "24 h"), (172800, "2 d"), (90000, "25 h")])
 def test_spans_read_naturally(seconds, text):
-    assert health_rules.span(seconds) == text
+    assert rules.span(seconds) == text
 
 
 def test_sync_settings_are_validated():
-    base = {**sync_config.BUILT_IN, "endpoint": "https://api.example.com/records"}
-    assert sync_config.validate(base) == []
-    problems = sync_config.validate({**base, "endpoint": "ftp://x", "records_path": "[", "page_size": 0,
+    base = {**settings.BUILT_IN, "endpoint": "https://api.example.com/records"}
+    assert settings.validate(base) == []
+    problems = settings.validate({**base, "endpoint": "ftp://x", "records_path": "[", "page_size": 0,
                                      "pagination": "pages", "auth_header": "Bad Header", "extra": 1})
     text = "; ".join(problems)
     for fragment in ("unknown setting 'extra'", "endpoint: must be an http or https URL", "records_path",
                      "page_size", "pagination", "auth_header"):
         assert fragment in text
     assert "put credentials in the credential" in "; ".join(
-        sync_config.validate({**base, "endpoint": "https://user:pw@api.example.com/"}))
+        settings.validate({**base, "endpoint": "https://user:pw@api.example.com/"}))
 
 
 def test_retry_after_reads_seconds_and_http_dates():
-    assert sync_http.retry_after({"Retry-After": "7"}) == 7.0
-    assert sync_http.retry_after({}) is None and sync_http.retry_after({"Retry-After": "soon"}) is None
+    assert source.retry_after({"Retry-After": "7"}) == 7.0
+    assert source.retry_after({}) is None and source.retry_after({"Retry-After": "soon"}) is None
     later = datetime.now(timezone.utc) + timedelta(seconds=30)
-    waited = sync_http.retry_after({"Retry-After": later.strftime("%a, %d %b %Y %H:%M:%S GMT")})
+    waited = source.retry_after({"Retry-After": later.strftime("%a, %d %b %Y %H:%M:%S GMT")})
     assert 25 <= waited <= 31
-    assert sync_http.safe_url("https://api.example.com:8443/v1/x?key=secret&cursor=abc") == "https://api.example.com:8443/v1/x"
+    assert source.safe_url("https://api.example.com:8443/v1/x?key=secret&cursor=abc") == "https://api.example.com:8443/v1/x"

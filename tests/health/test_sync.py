@@ -8,9 +8,15 @@ from tests.factories import drain
 from tests.health.conftest import TOKEN, set_active
 from zarts.extensions import db
 from zarts.models import (
-    Connection, HealthSignal, NormalizedEvent, SyncError, SyncRun, WebhookEvent, utcnow,
+    Connection,
+    HealthSignal,
+    NormalizedEvent,
+    SyncError,
+    SyncRun,
+    WebhookEvent,
+    utcnow,
 )
-from zarts.services import sync, sync_config, sync_runs
+from zarts.services.sync import pull, runs, settings
 
 
 def count(model, **where):
@@ -25,7 +31,7 @@ def fresh(model, row_id):
 
 def run_once(connection):
     """A manual run, normalized in-process; then any queued jobs (Redis) are worked off."""
-    run = sync.run_now(connection)
+    run = pull.run_now(connection)
     drain()
     return fresh(SyncRun, run.id)
 
@@ -60,7 +66,7 @@ def test_pages_through_five_pages_and_creates_each_record_once(app, fake_source,
 
 def test_reading_the_same_records_again_stores_nothing_new(app, fake_source, sync_connection):
     run_once(sync_connection)
-    sync_config.reset_cursor(fresh(Connection, sync_connection.id), None, "re-read everything")
+    settings.reset_cursor(fresh(Connection, sync_connection.id), None, "re-read everything")
     run = run_once(fresh(Connection, sync_connection.id))
     assert (run.status, run.pages, run.fetched, run.stored, run.duplicate) == ("succeeded", 5, 23, 0, 23)
     assert count(WebhookEvent, connection_id=sync_connection.id) == 23
@@ -100,10 +106,10 @@ def test_a_retry_after_beyond_the_cap_ends_the_run_until_then(app, fake_source, 
     assert run.status == "throttled" and run.error_kind == "throttled" and "wait 120 s" in run.error
     assert started + timedelta(seconds=115) < run.retry_at < utcnow() + timedelta(seconds=121)
     assert (run.seconds or 0) < 5 and fake_source.statuses() == [429]
-    assert sync_runs.due() == []  # not before the source lets us back in
+    assert runs.due() == []  # not before the source lets us back in
     run.retry_at = run.started_at = utcnow() - timedelta(hours=2)
     db.session.commit()
-    assert [c.id for c in sync_runs.due()] == [sync_connection.id]
+    assert [c.id for c in runs.due()] == [sync_connection.id]
 
 
 def test_5xx_answers_are_retried_with_backoff(app, fake_source, sync_connection):
@@ -146,7 +152,7 @@ class SimulatedCrash(BaseException):
 
 
 def test_resumes_after_a_crash_from_the_saved_cursor(app, fake_source, sync_connection, monkeypatch):
-    real_store = sync._store_page
+    real_store = pull._store_page
     stored_pages = []
 
     def crash_on_the_third_page(*args, **kwargs):
@@ -155,9 +161,9 @@ def test_resumes_after_a_crash_from_the_saved_cursor(app, fake_source, sync_conn
         stored_pages.append(1)
         return real_store(*args, **kwargs)
 
-    monkeypatch.setattr(sync, "_store_page", crash_on_the_third_page)
+    monkeypatch.setattr(pull, "_store_page", crash_on_the_third_page)
     with pytest.raises(SimulatedCrash):
-        sync.run_now(sync_connection)
+        pull.run_now(sync_connection)
     db.session.rollback()
     drain()
     crashed = db.session.scalar(select(SyncRun).filter_by(connection_id=sync_connection.id))
@@ -165,9 +171,9 @@ def test_resumes_after_a_crash_from_the_saved_cursor(app, fake_source, sync_conn
     saved = fresh(Connection, sync_connection.id).sync_cursor
     assert saved.endswith("|rec_010") and count(WebhookEvent, connection_id=sync_connection.id) == 10
 
-    monkeypatch.setattr(sync, "_store_page", real_store)
-    with pytest.raises(sync_runs.AlreadyRunning):  # never two runs at once, even after a crash...
-        sync.run_now(fresh(Connection, sync_connection.id))
+    monkeypatch.setattr(pull, "_store_page", real_store)
+    with pytest.raises(runs.AlreadyRunning):  # never two runs at once, even after a crash...
+        pull.run_now(fresh(Connection, sync_connection.id))
     crashed.lease_expires_at = utcnow() - timedelta(seconds=1)  # ...until the lease runs out
     db.session.commit()
     resumed = run_once(fresh(Connection, sync_connection.id))
@@ -181,18 +187,18 @@ def test_resumes_after_a_crash_from_the_saved_cursor(app, fake_source, sync_conn
 
 
 def test_one_run_at_a_time_per_connection(app, fake_source, sync_connection):
-    first = sync_runs.start(sync_connection, "scheduled")
-    with pytest.raises(sync_runs.AlreadyRunning, match=f"run #{first.id}"):
-        sync_runs.start(sync_connection, "manual")
-    token = sync_runs.claim(first.id, 60)
-    assert token and sync_runs.claim(first.id, 60) is None  # a second worker cannot take it
-    assert sync_runs.extend(first.id, "not-the-token", 60) is False
-    assert sync_runs.finish(first.id, token, "succeeded")
-    assert sync_runs.start(sync_connection, "manual").status == "queued"
+    first = runs.start(sync_connection, "scheduled")
+    with pytest.raises(runs.AlreadyRunning, match=f"run #{first.id}"):
+        runs.start(sync_connection, "manual")
+    token = runs.claim(first.id, 60)
+    assert token and runs.claim(first.id, 60) is None  # a second worker cannot take it
+    assert runs.extend(first.id, "not-the-token", 60) is False
+    assert runs.finish(first.id, token, "succeeded")
+    assert runs.start(sync_connection, "manual").status == "queued"
 
 
 def test_updated_since_pagination(app, fake_source, sync_connection):
-    sync_config.configure(sync_connection, {"pagination": "updated_since"}, None)
+    settings.configure(sync_connection, {"pagination": "updated_since"}, None)
     run = run_once(sync_connection)
     # Inclusive pages overlap by their boundary record, which dedupe recognises: 6 pages, 23 stored.
     assert run.status == "succeeded" and (run.pages, run.stored, run.duplicate) == (6, 23, 5)
@@ -207,7 +213,7 @@ def test_updated_since_pagination(app, fake_source, sync_connection):
 
 def test_a_wrong_credential_fails_the_run_and_sets_error_health(app, fake_source, sync_connection):
     set_active(sync_connection)
-    sync_config.configure(sync_connection, {}, None, credential="wrong")
+    settings.configure(sync_connection, {}, None, credential="wrong")
     run = run_once(sync_connection)
     assert run.status == "failed" and run.error_kind == "auth" and "HTTP 401" in run.error
     assert "wrong" not in run.error
@@ -217,22 +223,22 @@ def test_a_wrong_credential_fails_the_run_and_sets_error_health(app, fake_source
 
 def test_scheduled_syncs_run_as_jobs_when_due(app, fake_source, sync_connection):
     set_active(sync_connection)
-    assert [c.id for c in sync_runs.due()] == [sync_connection.id]
-    started = sync.schedule()
+    assert [c.id for c in runs.due()] == [sync_connection.id]
+    started = pull.schedule()
     drain()
     run = fresh(SyncRun, started[0])
     assert run.mode == "scheduled" and run.status == "succeeded" and run.stored == 23
-    assert sync.schedule() == []  # the schedule (the cadence, else hourly) has not come round again
+    assert pull.schedule() == []  # the schedule (the cadence, else hourly) has not come round again
     run.started_at = utcnow() - timedelta(hours=2)
     db.session.commit()
-    assert len(sync.schedule()) == 1
+    assert len(pull.schedule()) == 1
 
 
 def test_a_scheduled_run_of_a_connection_paused_since_is_skipped(app, fake_source, sync_connection):
     set_active(sync_connection)
-    run = sync_runs.start(sync_connection, "scheduled")
+    run = runs.start(sync_connection, "scheduled")
     sync_connection.lifecycle, sync_connection.paused_reason = "paused", "client asked"
     db.session.commit()
-    done = sync.execute(run.id)
+    done = pull.execute(run.id)
     assert (done.status, done.error_kind, done.open_key) == ("failed", "skipped", None)
     assert fake_source.requests == [] and done.error == "skipped: the connection is paused"

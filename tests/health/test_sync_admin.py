@@ -7,7 +7,7 @@ from tests.factories import make_connection
 from tests.health.conftest import TOKEN
 from zarts.extensions import db
 from zarts.models import AdminAction, Connection, NormalizedEvent, SyncRun, WebhookEvent
-from zarts.services import sync, sync_config, sync_preview, sync_runs
+from zarts.services.sync import preview, pull, runs, settings
 
 HX = {"HX-Request": "true"}
 
@@ -37,7 +37,7 @@ def test_test_sync_counts_one_page_and_stores_nothing(app, client, admin, fake_s
 
 
 def test_test_sync_sees_each_kind_of_outcome(app, fake_source, sync_connection):
-    sync.run_now(sync_connection)
+    pull.run_now(sync_connection)
     old = {key: dict(record) for key, record in fake_source.records.items()}
     fake_source.records = {
         "rec_001": old["rec_001"],                                                       # stored: duplicate
@@ -47,7 +47,7 @@ def test_test_sync_sees_each_kind_of_outcome(app, fake_source, sync_connection):
         "no_id": {k: v for k, v in old["rec_005"].items() if k != "id"},                 # no id: failed
     }
     before = (rows(WebhookEvent), rows(NormalizedEvent))
-    result = sync_preview.test_sync(db.session.get(Connection, sync_connection.id))
+    result = preview.test_sync(db.session.get(Connection, sync_connection.id))
     assert result["status"] == "succeeded" and result["fetched"] == 5
     assert {k: result[k] for k in ("created", "updated", "unchanged", "failed", "duplicate", "ignored")} == {
         "created": 1, "updated": 1, "unchanged": 1, "failed": 1, "duplicate": 1, "ignored": 0}
@@ -55,8 +55,8 @@ def test_test_sync_sees_each_kind_of_outcome(app, fake_source, sync_connection):
     record = db.session.scalar(select(NormalizedEvent).filter_by(external_id="rec_002"))
     assert record.status == "new"  # the test changed nothing
 
-    sync_config.configure(db.session.get(Connection, sync_connection.id), {"event_type": "unmapped"}, None)
-    result = sync_preview.test_sync(db.session.get(Connection, sync_connection.id))
+    settings.configure(db.session.get(Connection, sync_connection.id), {"event_type": "unmapped"}, None)
+    result = preview.test_sync(db.session.get(Connection, sync_connection.id))
     assert (result["ignored"], result["failed"], result["duplicate"]) == (3, 1, 1)
 
 
@@ -81,7 +81,7 @@ def test_without_htmx_the_test_sync_redirects_to_the_runs_page(app, client, admi
 
 def test_runs_page_lists_runs_with_counts_cursor_and_health_reason(app, client, admin, fake_source, sync_connection):
     fake_source.plan(500)
-    sync.run_now(sync_connection)
+    pull.run_now(sync_connection)
     page = client.get(f"/admin/connections/{sync_connection.id}/syncs").get_data(as_text=True)
     run = db.session.scalar(select(SyncRun))
     assert f'id="sync-run-{run.id}"' in page and "succeeded" in page and "(start)" in page
@@ -95,7 +95,7 @@ def test_runs_page_lists_runs_with_counts_cursor_and_health_reason(app, client, 
 
 
 def test_runs_fragment_polls_while_a_run_is_open(app, client, admin, sync_connection):
-    run = sync_runs.start(sync_connection, "scheduled")
+    run = runs.start(sync_connection, "scheduled")
     fragment = client.get(f"/admin/connections/{sync_connection.id}/syncs",
                           headers={**HX, "HX-Target": "sync-runs"}).get_data(as_text=True)
     assert 'hx-trigger="every 5s' in fragment and f'id="sync-run-{run.id}"' in fragment and "queued" in fragment

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from tests.factories import make_connection
 from zarts.extensions import db
 from zarts.models import AdminAction, Connection
-from zarts.services import secrets
+from zarts.services.ingest import secrets
 
 HX = {"HX-Request": "true"}
 

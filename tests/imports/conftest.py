@@ -6,7 +6,7 @@ import pytest
 from tests.factories import drain, make_connection
 from zarts.extensions import db
 from zarts.models import CsvImport
-from zarts.services import csv_import
+from zarts.services.imports import csv_import
 
 HEADER = "row_key,email,name,stage,value,created\n"
 

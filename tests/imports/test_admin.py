@@ -1,8 +1,8 @@
 """The admin pages through HTTP: upload, column mapping, dry run, confirm, progress, downloads."""
 import io
 import re
-from html.parser import HTMLParser
 from datetime import timedelta
+from html.parser import HTMLParser
 
 import pytest
 from werkzeug.datastructures import FileStorage
@@ -89,7 +89,7 @@ def test_upload_then_map_then_dry_run_then_import(client, admin, connection):
     assert 'hx-post="/admin/imports/%d/check"' % imp.id in page
     assert_clean_html(page)
 
-    form = mapping_form(imp.columns or __import__("zarts.services.csv_import", fromlist=["x"]).proposed_section(imp))
+    form = mapping_form(imp.columns or __import__("zarts.services.imports.csv_import", fromlist=["x"]).proposed_section(imp))
     response = client.post(f"/admin/imports/{imp.id}/check", data=form, headers=HX)
     assert response.status_code == 200 and "<html" not in response.get_data(as_text=True)
     html = panel(client, imp.id)
@@ -113,7 +113,7 @@ def test_upload_then_map_then_dry_run_then_import(client, admin, connection):
 
 def test_without_htmx_the_forms_redirect(client, admin, connection):
     imp = upload(connection, leads_file(2))
-    from zarts.services import csv_import
+    from zarts.services.imports import csv_import
 
     response = client.post(f"/admin/imports/{imp.id}/check", data=mapping_form(csv_import.proposed_section(imp)))
     assert response.status_code == 302
@@ -159,7 +159,7 @@ def test_the_size_limit_is_enforced_on_the_upload_route_only(app, client, admin,
 
 def test_unknown_columns_re_render_the_form_with_the_error(client, admin, connection):
     imp = upload(connection, (HEADER.strip() + ",colour\n" + leads(1).replace("\n", ",red\n")).encode())
-    from zarts.services import csv_import
+    from zarts.services.imports import csv_import
 
     form = mapping_form(csv_import.proposed_section(imp))
     response = client.post(f"/admin/imports/{imp.id}/check", data=form, headers=HX)
@@ -224,7 +224,7 @@ def test_uploaded_text_is_escaped_everywhere(client, admin, connection):
         assert "<b onclick" not in html and "&lt;b onclick=alert(1)&gt;.csv" in html
         assert "<img src=x" not in html
         assert_clean_html(html)
-    from zarts.services import csv_import
+    from zarts.services.imports import csv_import
 
     imp = db.session.get(CsvImport, imp_id)
     section = {**csv_import.proposed_section(imp), "ignore": ["<img src=x onerror=alert(1)>"]}
@@ -260,11 +260,11 @@ class TestCsrf:
 
 
 def test_an_unreachable_queue_leaves_the_import_resumable(client, admin, connection, monkeypatch):
-    from zarts import jobs
-    from zarts.services import csv_import
+    from zarts import dispatch
+    from zarts.services.imports import csv_import
 
     imp = upload(connection, leads_file(2))
-    monkeypatch.setattr(jobs, "enqueue_csv_import", lambda import_id: False)
+    monkeypatch.setattr(dispatch, "submit", lambda name, *args: False)
     client.post(f"/admin/imports/{imp.id}/check", data=mapping_form(csv_import.proposed_section(imp)), headers=HX)
     html = client.get(f"/admin/imports/{imp.id}?part=panel", headers=HX).get_data(as_text=True)
     assert "queue was unreachable" in html and "Resume" in html and POLLING not in html

@@ -7,9 +7,10 @@ from tests.imports.conftest import check, upload
 from zarts.extensions import db
 from zarts.models import ConnectionMapping
 from zarts.providers import definition
-from zarts.services import csv_columns, csv_import
-from zarts.services.mapping import validate
-from zarts.services.mappings import effective_mapping
+from zarts.services.imports import csv_import
+from zarts.services.mapping import csv_columns
+from zarts.services.mapping.rules import validate
+from zarts.services.mapping.versions import effective_mapping
 
 
 def shipped():
@@ -116,7 +117,7 @@ def test_the_adjusted_mapping_is_saved_and_used_for_the_next_upload(app, connect
 
 @pytest.mark.parametrize("event_type", ["row", "csv_import.completed"])
 def test_the_shipped_samples_map(event_type):
-    from zarts.services.mapping import preview
+    from zarts.services.mapping.rules import preview
 
     result = preview(shipped(), event_type, definition("manual_csv_import")["samples"][event_type])
     assert result["ok"] and "record" in result, result

@@ -2,7 +2,7 @@
 from tests.imports.conftest import HEADER, check, do_import, leads, leads_file, upload
 from zarts.extensions import db
 from zarts.models import NormalizedEvent, RawEvent, WebhookEvent
-from zarts.services import csv_import
+from zarts.services.imports import csv_import
 
 
 def counts_of(model):

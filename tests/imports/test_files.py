@@ -7,8 +7,8 @@ import pytest
 from tests.imports.conftest import HEADER, check, leads, leads_file, upload
 from zarts.extensions import db
 from zarts.models import CsvImport, CsvImportChunk, NormalizedEvent
-from zarts.services import csv_import, csv_parse
-from zarts.services.csv_parse import FileProblem
+from zarts.services.imports import csv_import, csv_parse
+from zarts.services.imports.csv_parse import FileProblem
 
 
 @pytest.mark.parametrize("data, encoding", [

@@ -10,9 +10,19 @@ from tests.imports.conftest import HEADER, check, do_import, finish, import_file
 from zarts.extensions import db
 from zarts.jobs.imports import run_csv_import
 from zarts.models import (
-    AdminTask, CsvImport, MetricValue, NormalizedEvent, RawEvent, ReportNote, WebhookEvent, utcnow,
+    AdminTask,
+    CsvImport,
+    MetricValue,
+    NormalizedEvent,
+    RawEvent,
+    ReportNote,
+    WebhookEvent,
+    utcnow,
 )
-from zarts.services import DomainError, csv_import, csv_run, events as event_service, normalize
+from zarts.services import DomainError
+from zarts.services.console import events as event_service
+from zarts.services.imports import csv_import, csv_rows, csv_run
+from zarts.services.pipeline import normalize
 
 
 def lead_records():
@@ -124,7 +134,7 @@ def test_a_pass_held_by_another_job_is_left_alone(app, connection):
 
 
 def test_an_import_stopped_by_an_error_resumes_without_duplicating(app, connection, monkeypatch):
-    monkeypatch.setattr(csv_run, "BATCH_ROWS", 2)
+    monkeypatch.setattr(csv_rows, "BATCH_ROWS", 2)
     real, calls = normalize.process, []
 
     def flaky(event_ids):
@@ -146,7 +156,7 @@ def test_an_import_stopped_by_an_error_resumes_without_duplicating(app, connecti
 
 
 def test_progress_is_committed_batch_by_batch(app, connection, monkeypatch):
-    monkeypatch.setattr(csv_run, "BATCH_ROWS", 3)
+    monkeypatch.setattr(csv_rows, "BATCH_ROWS", 3)
     seen = []
     real = csv_run._save
 
@@ -194,7 +204,7 @@ def test_paused_disconnected_and_non_csv_connections_take_no_files(app, connecti
 
 
 def test_rows_the_mapping_ignores_are_counted_as_ignored(app, connection):
-    from zarts.services.mappings import effective_mapping, save_mapping
+    from zarts.services.mapping.versions import effective_mapping, save_mapping
 
     mapping = dict(effective_mapping(connection))
     mapping["events"] = {k: v for k, v in mapping["events"].items() if k != "row"}
@@ -206,8 +216,8 @@ def test_rows_the_mapping_ignores_are_counted_as_ignored(app, connection):
 
 
 def test_the_key_set_finds_every_repeat_across_merges(monkeypatch):
-    monkeypatch.setattr(csv_run.KeySet, "MERGE_AT", 7)
-    keys = csv_run.KeySet()
+    monkeypatch.setattr(csv_rows.KeySet, "MERGE_AT", 7)
+    keys = csv_rows.KeySet()
     assert all(keys.add(f"K-{i}") for i in range(100))
     assert not any(keys.add(f"K-{i}") for i in range(100))
     assert len(keys.sorted) + len(keys.recent) == 100 and list(keys.sorted) == sorted(keys.sorted)

@@ -21,13 +21,13 @@ import pytest
 from sqlalchemy import func, select, update
 
 from tests.factories import make_connection, signed_delivery
-from zarts import jobs
 from zarts.extensions import db
 from zarts.models import MetricValue, NormalizedEvent, WebhookEvent, utcnow
 from zarts.models.events import FINAL_STATUSES
 from zarts.providers import definition
 from zarts.queues import get_queue
-from zarts.services import sweeper
+from zarts.services.ingest.handoff import hand_over
+from zarts.services.pipeline import sweeper
 
 pytestmark = [
     pytest.mark.mariadb, pytest.mark.redis,
@@ -112,9 +112,9 @@ def requeue_as_small_jobs(ids, size, singles=False):
     get_queue().empty()
     for start in range(0, len(ids), size):
         chunk = ids[start:start + size]
-        jobs.enqueue_normalize(chunk)
+        hand_over(chunk)
         for event_id in chunk if singles else ():
-            jobs.enqueue_normalize([event_id])  # the same event in two jobs: the claim decides
+            hand_over([event_id])  # the same event in two jobs: the claim decides
     db.session.commit()
 
 

@@ -1,16 +1,16 @@
 """The client portal: cards from real deliveries, thresholds, isolation, and nothing raw."""
 import copy
-import re
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
 from tests.factories import deliver, make_connection, make_user
+from tests.routes import route_urls
 from zarts.extensions import db
 from zarts.models import AdminAction, AdminTask, Incident, MetricDefinition, PortalCard
 from zarts.providers import definition
-from zarts.services import metrics, notes, outcomes
+from zarts.services.proof import metrics, notes, outcomes
 
 
 def charge(amount_cents, charge_id):
@@ -139,17 +139,6 @@ def mark_everything(value, path="m"):
     return value
 
 
-def portal_urls(app, ids):
-    urls = []
-    for rule in app.url_map.iter_rules():
-        if rule.rule.startswith("/portal") and "GET" in rule.methods:
-            url = rule.rule
-            for arg in rule.arguments:
-                url = re.sub(rf"<(?:\w+:)?{arg}>", str(ids[arg]), url)
-            urls.append(url)
-    return urls
-
-
 def test_no_portal_response_contains_any_raw_payload_value(app, client, login):
     connection, secret = make_connection("stripe")
     metric = revenue_metric(connection)
@@ -161,7 +150,7 @@ def test_no_portal_response_contains_any_raw_payload_value(app, client, login):
         deliver(client, connection, secret, payload=payload)
     assert card_of(metric).current_value == Decimal("42")
     login(make_user("client", client=connection.client))
-    urls = portal_urls(app, {"card_id": card_of(metric).id})
+    urls = route_urls(app, "/portal", {"card_id": card_of(metric).id})
     assert len(urls) >= 3
     for url in urls:
         for headers in ({}, {"HX-Request": "true"}):
@@ -176,7 +165,7 @@ def test_a_client_gets_404_for_every_portal_url_with_another_clients_ids(app, cl
     login(client_a_user)
     rules = [r for r in app.url_map.iter_rules() if r.rule.startswith("/portal") and r.arguments]
     assert rules
-    for url in portal_urls(app, {"card_id": card_of(metric_b).id}):
+    for url in route_urls(app, "/portal", {"card_id": card_of(metric_b).id}):
         if url in ("/portal/", "/portal/cards"):
             continue
         assert client.get(url).status_code == 404, url

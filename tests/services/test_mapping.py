@@ -9,11 +9,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from zarts.providers import definitions
-from zarts.services import mapping
-from zarts.services.mapping import (
-    OBJECT_TYPES, MappedRecord, MappingError, MetricPoint, apply, check, compare_versions, is_ignored,
-    preview, rule_for, validate,
+from zarts.services.mapping import rules
+from zarts.services.mapping.rules import (
+    OBJECT_TYPES,
+    MappedRecord,
+    MappingError,
+    MetricPoint,
+    apply,
+    check,
+    is_ignored,
+    preview,
+    rule_for,
+    validate,
 )
+from zarts.services.pipeline.ordering import compare_versions
 
 RULE = {"object_type": "payment", "external_id": "id"}
 
@@ -160,16 +169,16 @@ def test_validate_reports_every_problem_with_its_path():
 
 
 def test_compiled_expressions_are_cached():
-    mapping._compiled.cache_clear()
+    rules._compiled.cache_clear()
     validate(with_rule(fields={"a": "data.a"}))
     validate(with_rule(fields={"a": "data.a"}))
-    assert mapping._compiled.cache_info().hits >= 2
+    assert rules._compiled.cache_info().hits >= 2
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
                     lambda inner: st.lists(inner, max_size=4)
-                    | st.dictionaries(st.sampled_from([*mapping.RULE_KEYS, *mapping.METRIC_KEYS, "events", "e"]),
+                    | st.dictionaries(st.sampled_from([*rules.RULE_KEYS, *rules.METRIC_KEYS, "events", "e"]),
                                       inner, max_size=6), max_leaves=30))
 def test_validate_never_raises(value):
     problems = validate(value)
@@ -434,7 +443,7 @@ def test_preview_reports_unexpected_errors_without_raising(monkeypatch):
     def boom(rule, payload):
         raise KeyError("bug")
 
-    monkeypatch.setattr(mapping, "apply", boom)
+    monkeypatch.setattr(rules, "apply", boom)
     assert preview(with_rule(), "e", {"id": 1}) == {"ok": False, "error": "unexpected KeyError while mapping"}
 
 

@@ -8,10 +8,16 @@ from sqlalchemy.exc import OperationalError
 from tests.factories import deliver, drain, make_connection
 from zarts.extensions import db
 from zarts.models import (
-    AdminTask, ConnectionMapping, MetricValue, NormalizedEvent, SyncError, WebhookEvent, utcnow,
+    AdminTask,
+    ConnectionMapping,
+    MetricValue,
+    NormalizedEvent,
+    SyncError,
+    WebhookEvent,
+    utcnow,
 )
 from zarts.providers import definition
-from zarts.services import claims, records, replay, sweeper
+from zarts.services.pipeline import claims, records, replay, sweeper
 
 
 def sample(provider_key, event_type):
@@ -212,27 +218,29 @@ def test_final_events_are_not_claimed(app, client, status):
 
 def test_saving_a_mapping_validates_versions_and_audits(app, client):
     from zarts.models import AdminAction
-    from zarts.services import DomainError, mappings
+    from zarts.services import DomainError
+    from zarts.services.mapping import versions
 
     connection, secret = make_connection("stripe")
     admin = connection.owner
     broken = {"version": 1, "events": {"charge.succeeded": {"object_type": "spaceship", "external_id": "id["}}}
     with pytest.raises(DomainError) as problem:
-        mappings.save_mapping(connection, broken, admin)
+        versions.save_mapping(connection, broken, admin)
     assert "charge.succeeded.object_type" in str(problem.value) and "invalid JMESPath" in str(problem.value)
     assert connection.mappings == []
     fixed = copy.deepcopy(connection.provider.default_mapping)
-    first = mappings.save_mapping(connection, fixed, admin, reason="start from the default")
-    second = mappings.save_mapping(connection, fixed, admin)
+    first = versions.save_mapping(connection, fixed, admin, reason="start from the default")
+    second = versions.save_mapping(connection, fixed, admin)
     assert (first.version, second.version) == (1, 2)
-    assert mappings.effective_mapping(connection) == fixed
+    assert versions.effective_mapping(connection) == fixed
     actions = db.session.scalars(db.select(AdminAction).filter_by(action="mapping.save")).all()
     assert [a.after["version"] for a in actions] == [1, 2]
 
 
 def test_manual_update_lands_as_a_normalized_record_and_is_audited(app, client):
     from zarts.models import AdminAction
-    from zarts.services import DomainError, manual
+    from zarts.services import DomainError
+    from zarts.services.pipeline import manual
 
     connection, _ = make_connection("manual_csv_import")
     with pytest.raises(DomainError):

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from tests.factories import make_connection
 from zarts.extensions import db
 from zarts.models import RawEvent, WebhookEvent
-from zarts.services import ingest_store, row_writer
+from zarts.services.ingest import group_commit, row_writer
 
 EVENTS, RAWS = WebhookEvent.__table__, RawEvent.__table__
 
@@ -38,7 +38,7 @@ def columns_of(row_id):
 def test_rows_read_back_the_same_as_a_compiled_insert(app, connection_id):
     with db.engine.begin() as conn:
         compiled_id = conn.execute(insert(EVENTS).values(event_row(connection_id, "a"))).inserted_primary_key[0]
-        fast_id = row_writer.insert_one(conn, EVENTS, ingest_store.EVENT_COLUMNS, event_row(connection_id, "b"))
+        fast_id = row_writer.insert_one(conn, EVENTS, group_commit.EVENT_COLUMNS, event_row(connection_id, "b"))
     assert columns_of(fast_id) == columns_of(compiled_id)
     assert columns_of(fast_id)["received_at"] == datetime(2026, 11, 27, 8, 30, 15, 123456, tzinfo=timezone.utc)
 
@@ -48,7 +48,7 @@ def test_multi_row_insert_returns_ids_in_row_order(app, connection_id):
         pytest.skip("this database does not return ids from a multi-row insert")
     keys = [f"k{i:02d}" for i in range(40)]
     with db.engine.begin() as conn:
-        ids = row_writer.insert_returning_ids(conn, EVENTS, ingest_store.EVENT_COLUMNS,
+        ids = row_writer.insert_returning_ids(conn, EVENTS, group_commit.EVENT_COLUMNS,
                                               [event_row(connection_id, key) for key in keys])
     assert [db.session.get(WebhookEvent, i).dedupe_key for i in ids] == keys
 
@@ -57,9 +57,9 @@ def test_executemany_stores_every_body_byte_for_byte(app, connection_id):
     bodies = [bytes(range(256)) * 3, b"", "\u00e9\\'\"%s?".encode(), b"\x00" * 10]
     now = datetime.now(timezone.utc)
     with db.engine.begin() as conn:
-        ids = [row_writer.insert_one(conn, EVENTS, ingest_store.EVENT_COLUMNS, event_row(connection_id, f"r{i}"))
+        ids = [row_writer.insert_one(conn, EVENTS, group_commit.EVENT_COLUMNS, event_row(connection_id, f"r{i}"))
                for i in range(len(bodies))]
-        row_writer.insert_many(conn, RAWS, ingest_store.RAW_COLUMNS, [
+        row_writer.insert_many(conn, RAWS, group_commit.RAW_COLUMNS, [
             {"webhook_event_id": i, "connection_id": connection_id, "content_type": "application/json",
              "headers": {"x-a": "1"}, "body": body, "received_at": now} for i, body in zip(ids, bodies)])
     stored = {raw.webhook_event_id: bytes(raw.body) for raw in db.session.scalars(select(RawEvent))}
@@ -68,6 +68,6 @@ def test_executemany_stores_every_body_byte_for_byte(app, connection_id):
 
 def test_a_duplicate_raises_sqlalchemys_integrity_error(app, connection_id):
     with db.engine.begin() as conn:
-        row_writer.insert_one(conn, EVENTS, ingest_store.EVENT_COLUMNS, event_row(connection_id, "same"))
+        row_writer.insert_one(conn, EVENTS, group_commit.EVENT_COLUMNS, event_row(connection_id, "same"))
         with pytest.raises(IntegrityError):
-            row_writer.insert_one(conn, EVENTS, ingest_store.EVENT_COLUMNS, event_row(connection_id, "same"))
+            row_writer.insert_one(conn, EVENTS, group_commit.EVENT_COLUMNS, event_row(connection_id, "same"))

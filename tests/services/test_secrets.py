@@ -11,7 +11,7 @@ from standardwebhooks.webhooks import Webhook
 
 from tests.factories import make_connection
 from zarts.extensions import db
-from zarts.services import secrets
+from zarts.services.ingest import secrets
 
 PROVIDERS = ["standard_webhooks", "stripe", "shopify", "github"]
 URLSAFE = re.compile(r"[A-Za-z0-9_-]+")

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import Headers
 
-from zarts.services import signatures
-from zarts.services.signatures import SignatureError, sign, verify
+from zarts.services.ingest import signatures
+from zarts.services.ingest.signatures import SignatureError, sign, verify
 
 NOW = 1_700_000_000
 SIGNED = ("standard", "stripe", "github", "shopify")

@@ -6,10 +6,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from zarts.services import summaries
-from zarts.services.summaries import (
-    DEFAULT_SENSITIVE_KEYS, MASK, is_sensitive, mask_headers, redact, summarize,
-)
+from zarts.services.ingest import masking
+from zarts.services.ingest.masking import DEFAULT_SENSITIVE_KEYS, MASK, is_sensitive, mask_headers, redact
+from zarts.services.ingest.summaries import summarize
 
 STRIPE = {
     "id": "evt_1",
@@ -304,8 +303,8 @@ def test_preview_work_is_bounded_whatever_the_payload(monkeypatch):
     payload = {"id": "evt_1", "data": [tree(3) for _ in range(25)]}
     assert len(json.dumps(payload)) > 1_000_000
     calls = []
-    original = summaries._scalar
-    monkeypatch.setattr(summaries, "_scalar", lambda *args: calls.append(1) or original(*args))
+    original = masking.safe_scalar
+    monkeypatch.setattr(masking, "safe_scalar", lambda *args: calls.append(1) or original(*args))
     summarize(payload, object_id_paths=["id"])
     assert len(calls) < 20_000  # each rung of the preview ladder stops once it cannot fit
 

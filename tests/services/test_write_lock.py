@@ -8,7 +8,7 @@ import time
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
-from zarts.services import write_lock
+from zarts.services.ingest import write_lock
 
 
 def test_lock_path_only_for_sqlite_files(tmp_path):

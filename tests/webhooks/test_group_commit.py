@@ -8,14 +8,14 @@ from sqlalchemy.exc import OperationalError
 from tests.factories import make_connection, signed_delivery
 from zarts.extensions import db
 from zarts.models import RawEvent, SyncError, WebhookEvent
-from zarts.services import ingest_store
+from zarts.services.ingest import group_commit
 
 
 @pytest.fixture
 def first_group_waits(app, monkeypatch):
     """Hold the first group's write until `expected` more deliveries wait, so they form one group."""
     calls, state = [], {"expected": 0}
-    write_once = ingest_store._write_once
+    write_once = group_commit._write_once
 
     def slow_first(conn, batch):
         calls.append(len(batch))
@@ -26,7 +26,7 @@ def first_group_waits(app, monkeypatch):
                 time.sleep(0.005)
         return write_once(conn, batch)
 
-    monkeypatch.setattr(ingest_store, "_write_once", slow_first)
+    monkeypatch.setattr(group_commit, "_write_once", slow_first)
     return calls, state
 
 
@@ -97,7 +97,7 @@ def test_a_failed_group_answers_503_to_every_member_and_stores_nothing(app, monk
     connection, secret = make_connection("github")
     deliveries = [signed_delivery("github", secret) for _ in range(5)]
     state["expected"] = 4
-    write_once = ingest_store._write_once
+    write_once = group_commit._write_once
 
     def fail_second(conn, batch):
         result = write_once(conn, batch)
@@ -105,7 +105,7 @@ def test_a_failed_group_answers_503_to_every_member_and_stores_nothing(app, monk
             raise OperationalError("INSERT", {}, Exception("server has gone away"))
         return result
 
-    monkeypatch.setattr(ingest_store, "_write_once", fail_second)
+    monkeypatch.setattr(group_commit, "_write_once", fail_second)
     answers = deliver_all(app, connection.ingest_path, deliveries)
     assert answers[0][0] == 202
     assert [(code, retry is not None) for code, _, retry in answers[1:]] == [(503, True)] * 4

@@ -1,7 +1,7 @@
 """Raw payload values never reach an admin or portal page unless an admin asks for them."""
-import re
 
 from tests.factories import make_connection, make_user, signed_delivery
+from tests.routes import route_urls
 
 MARKER = "RAWMARKER7731"
 
@@ -22,23 +22,10 @@ def deliver_marked_events(client):
     return connection, response.get_json()["event_id"]
 
 
-def get_urls(app, prefix, ids):
-    """Every GET route under prefix, with each int argument filled from ids."""
-    urls = []
-    for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith(prefix) or "GET" not in rule.methods:
-            continue
-        url = rule.rule
-        for arg in rule.arguments:
-            url = re.sub(rf"<(?:\w+:)?{arg}>", str(ids.get(arg, 1)), url)
-        urls.append(url)
-    return urls
-
-
 def test_no_admin_page_shows_raw_values(app, client, login):
     connection, event_id = deliver_marked_events(client)
     login(make_user("admin"))
-    urls = get_urls(app, "/admin", {"event_id": event_id, "connection_id": connection.id, "id": event_id})
+    urls = route_urls(app, "/admin", {"event_id": event_id, "connection_id": connection.id, "id": event_id})
     assert urls
     for url in urls:
         response = client.get(url)
@@ -50,7 +37,7 @@ def test_no_admin_page_shows_raw_values(app, client, login):
 def test_no_portal_page_shows_raw_values(app, client, login):
     connection, event_id = deliver_marked_events(client)
     login(make_user("client", client=connection.client))
-    for url in get_urls(app, "/portal", {"event_id": event_id, "connection_id": connection.id, "id": event_id}):
+    for url in route_urls(app, "/portal", {"event_id": event_id, "connection_id": connection.id, "id": event_id}):
         assert MARKER not in client.get(url).get_data(as_text=True), url
 
 

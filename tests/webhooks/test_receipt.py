@@ -7,7 +7,7 @@ from werkzeug.test import EnvironBuilder
 
 from tests.factories import make_connection, signed_delivery
 from zarts.extensions import db
-from zarts.models import Connection, RawEvent, SyncError, WebhookEvent
+from zarts.models import RawEvent, SyncError, WebhookEvent
 
 PROVIDERS = ["standard_webhooks", "stripe", "github", "shopify"]
 
@@ -153,7 +153,7 @@ def test_rotation_keeps_the_previous_secret_valid_for_the_overlap(client, app):
     from datetime import timedelta
 
     from zarts.models import utcnow
-    from zarts.services import secrets
+    from zarts.services.ingest import secrets
 
     connection, old_secret = make_connection("github")
     new_secret = "rotated-" + old_secret

@@ -75,7 +75,7 @@ def test_accepted_event_is_handed_to_the_queue_after_commit(app, client):
 def test_database_down_answers_503_with_retry_after(app, client, monkeypatch):
     from sqlalchemy.exc import OperationalError
 
-    from zarts.services import receipt
+    from zarts.services.ingest import receipt
 
     connection, secret = make_connection("stripe")
     body, headers = signed_delivery("stripe", secret)
@@ -106,7 +106,7 @@ header_values = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=1
     sign=st.booleans(),
 )
 def test_random_bodies_and_headers_never_get_a_5xx(app, provider, body, headers, sign):
-    from zarts.services import signatures
+    from zarts.services.ingest import signatures
 
     connection, secret = _fuzz_connection(app, provider)
     headers = {k: v for k, v in headers.items() if k != "Content-Length"}

@@ -3,8 +3,9 @@ from flask import render_template, request, url_for
 from werkzeug.routing import BuildError
 
 from ..extensions import htmx
-from ..services import DomainError, audit_log as trail
-from . import bp
+from ..services import DomainError
+from ..services.console import audit_log as trail
+from .blueprint import bp
 from .events import page_size
 
 # Where a target_type's rows link to: (endpoint, argument); endpoints not (yet) built are skipped.

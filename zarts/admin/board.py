@@ -2,8 +2,8 @@
 from flask import abort, render_template, request
 
 from ..extensions import htmx
-from ..services import board
-from . import bp
+from ..services.console import board
+from .blueprint import bp
 
 
 @bp.route("/")

@@ -4,8 +4,9 @@ from flask_htmx import make_response as htmx_response
 from flask_login import current_user
 
 from ..extensions import htmx
-from ..services import DomainError, bulk, explorer
-from . import bp
+from ..services import DomainError
+from ..services.console import bulk, explorer
+from .blueprint import bp
 
 
 @bp.route("/events/bulk-retry")

@@ -8,9 +8,10 @@ from wtforms import SelectChoice
 from ..extensions import db, htmx
 from ..models import Client, Connection, HealthChange, User
 from ..providers import definitions
-from ..services import DomainError, lifecycle, onboarding
-from ..services import connections as connection_service
-from . import bp
+from ..services import DomainError
+from ..services.setup import connections as connection_service
+from ..services.setup import lifecycle, onboarding
+from .blueprint import bp
 from .forms import ConnectionForm, LifecycleForm, ManualUpdateForm, RotateForm
 
 NO_STORE = {"Cache-Control": "no-store"}

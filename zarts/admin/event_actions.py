@@ -9,8 +9,10 @@ from flask_htmx import make_response as htmx_response
 from flask_login import current_user
 
 from ..extensions import db, htmx
-from ..services import DomainError, events as event_service, replay
-from . import bp
+from ..services import DomainError
+from ..services.console import events as event_service
+from ..services.pipeline import replay
+from .blueprint import bp
 from .events import event_or_404
 
 ACTIONS = {  # name: (service, htmx event, message)

@@ -6,8 +6,11 @@ from flask_htmx import make_response as htmx_response
 from flask_login import current_user
 
 from ..extensions import htmx
-from ..services import DomainError, events as event_service, explorer, replay
-from . import bp
+from ..services import DomainError
+from ..services.console import events as event_service
+from ..services.console import explorer
+from ..services.pipeline import replay
+from .blueprint import bp
 
 IN_FLIGHT = ("received", "queued", "processing")  # the status panel polls while an event is here
 

@@ -2,15 +2,25 @@
 import json
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DecimalField, Form, FormField, HiddenField, IntegerField, PasswordField, SelectField,
-                     StringField, TextAreaField)
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..services import json_object
-from ..services.connections import LIMITS, MAX_OVERLAP_HOURS
-from ..services.health_rules import DEFAULT_THRESHOLDS
-from ..services.health_rules import LIMITS as THRESHOLD_LIMITS
-from ..services.mapping import OBJECT_TYPES, PERIODS
+from ..services.health.rules import DEFAULT_THRESHOLDS
+from ..services.health.rules import LIMITS as THRESHOLD_LIMITS
+from ..services.mapping.rules import OBJECT_TYPES, PERIODS
+from ..services.setup.connections import LIMITS, MAX_OVERLAP_HOURS
 
 _, MAX_CADENCE_SECONDS, _ = LIMITS["expected_cadence_seconds"]
 

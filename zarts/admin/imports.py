@@ -1,6 +1,5 @@
 """Manual CSV imports: upload, column mapping, dry run, confirm, progress, row errors."""
-from flask import (Response, abort, current_app, redirect, render_template, request, stream_with_context,
-                   url_for)
+from flask import Response, abort, current_app, redirect, render_template, request, stream_with_context, url_for
 from flask_htmx import make_response as htmx_response
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
@@ -9,9 +8,11 @@ from wtforms.validators import ValidationError
 
 from ..extensions import csrf, db, htmx
 from ..models import CsvImport
-from ..services import DomainError, csv_columns, csv_import, csv_parse
-from ..services.mappings import effective_mapping
-from . import bp
+from ..services import DomainError
+from ..services.imports import csv_import, csv_parse
+from ..services.mapping import csv_columns
+from ..services.mapping.versions import effective_mapping
+from .blueprint import bp
 
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the small fields around the file
 

@@ -5,8 +5,9 @@ from flask_login import current_user
 
 from ..extensions import db, htmx
 from ..models import MetricValue
-from ..services import DomainError, manual
-from . import bp
+from ..services import DomainError
+from ..services.pipeline import manual
+from .blueprint import bp
 from .connections import connection_or_404
 from .forms import ManualUpdateForm
 

@@ -7,8 +7,9 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from ..extensions import db, htmx
-from ..services import DomainError, mappings
-from . import bp
+from ..services import DomainError
+from ..services.mapping import versions
+from .blueprint import bp
 from .connections import connection_or_404
 from .forms import MappingForm
 
@@ -16,17 +17,17 @@ from .forms import MappingForm
 def _form(connection, formdata=None):
     form = MappingForm(formdata=formdata)
     if formdata is None:
-        form.mapping_json.data = json.dumps(mappings.effective_mapping(connection), indent=2, sort_keys=True)
-    events = mappings.preview_events(connection)
+        form.mapping_json.data = json.dumps(versions.effective_mapping(connection), indent=2, sort_keys=True)
+    events = versions.preview_events(connection)
     form.event_id.choices = [SelectChoice(e.id, f"#{e.id} · {e.event_type or 'no type'} · {e.status.replace('_', ' ')}")
                              for e in events]
     return form
 
 
 def _editor(connection, form, **extra):
-    versions = mappings.versions(connection)
-    context = {"connection": connection, "form": form, "versions": versions,
-               "in_force": versions[0][0].version if versions else None, **extra}
+    history = versions.versions(connection)
+    context = {"connection": connection, "form": form, "versions": history,
+               "in_force": history[0][0].version if history else None, **extra}
     return render_template("admin/_mapping_editor.html" if htmx else "admin/mapping.html", **context)
 
 
@@ -40,7 +41,7 @@ def connection_mapping(connection_id):
     saved = None
     if form.validate_on_submit():
         try:
-            saved = mappings.save_mapping(connection, form.mapping_json.parsed, current_user, form.reason.data or "")
+            saved = versions.save_mapping(connection, form.mapping_json.parsed, current_user, form.reason.data or "")
         except DomainError as exc:
             db.session.rollback()
             form.mapping_json.errors.extend(str(exc).split("; "))
@@ -60,7 +61,7 @@ def connection_mapping_preview(connection_id):
         error = "choose a stored event to preview against"
     else:
         try:
-            result = mappings.preview_against(connection, form.mapping_json.parsed, form.event_id.data)
+            result = versions.preview_against(connection, form.mapping_json.parsed, form.event_id.data)
         except DomainError as exc:
             error = str(exc)
     db.session.rollback()  # a preview never writes

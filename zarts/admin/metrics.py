@@ -6,8 +6,9 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Client, Connection, MetricDefinition, PortalCard, ReportNote
-from ..services import DomainError, audit, metrics, notes, portal
-from . import bp
+from ..services import DomainError, audit
+from ..services.proof import metrics, notes, portal
+from .blueprint import bp
 from .metric_forms import MetricForm, NoteForm, choices
 
 

@@ -4,8 +4,9 @@ from flask_htmx import make_response as htmx_response
 from flask_login import current_user
 
 from ..extensions import db, htmx
-from ..services import DomainError, lifecycle, onboarding
-from . import bp
+from ..services import DomainError
+from ..services.setup import lifecycle, onboarding
+from .blueprint import bp
 from .connections import checklist_context, connection_or_404, lifecycle_context
 from .forms import LifecycleForm
 

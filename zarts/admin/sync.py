@@ -6,8 +6,9 @@ from sqlalchemy import select
 
 from ..extensions import db, htmx
 from ..models import HealthChange
-from ..services import DomainError, sync_config, sync_preview, sync_runs
-from . import bp
+from ..services import DomainError
+from ..services.sync import preview, runs, settings
+from .blueprint import bp
 from .connections import connection_or_404
 from .forms import SyncSettingsForm
 
@@ -20,7 +21,7 @@ def connection_test_sync(connection_id):
     connection = connection_or_404(connection_id)
     result = error = None
     try:
-        result = sync_preview.test_sync(connection, current_user)
+        result = preview.test_sync(connection, current_user)
     except DomainError as exc:
         db.session.rollback()
         error = str(exc)
@@ -36,16 +37,16 @@ def connection_syncs(connection_id):
     """The connection's sync runs, newest first (polls while one is open); the table alone for htmx."""
     connection = connection_or_404(connection_id)
     before = request.args.get("before", type=int)
-    runs = sync_runs.recent(connection.id, before_id=before)
-    context = {"connection": connection, "runs": runs, "before": before,
-               "next_before": runs[-1].id if len(runs) == sync_runs.LIST_LIMIT else None,
-               "polling": any(not run.finished for run in runs)}
+    recent = runs.recent(connection.id, before_id=before)
+    context = {"connection": connection, "runs": recent, "before": before,
+               "next_before": recent[-1].id if len(recent) == runs.LIST_LIMIT else None,
+               "polling": any(not run.finished for run in recent)}
     if htmx and htmx.target == "sync-runs":
         return render_template("admin/_sync_runs.html", **context)
     changes = db.session.scalars(select(HealthChange).where(HealthChange.connection_id == connection.id)
                                  .order_by(HealthChange.id.desc()).limit(HEALTH_CHANGES_SHOWN)).all()
-    settings = sync_settings_context(connection) if connection.provider.kind == "sync" else {}
-    return render_template("admin/sync_runs.html", health_changes=changes, **{**context, **settings})
+    extra = sync_settings_context(connection) if connection.provider.kind == "sync" else {}
+    return render_template("admin/sync_runs.html", health_changes=changes, **{**context, **extra})
 
 
 def _summary(result):
@@ -62,12 +63,12 @@ def sync_settings_context(connection, form=None, saved=False):
         form = SyncSettingsForm(formdata=None)
         form.fill(connection.sync_config)
     try:
-        config, problem = sync_config.effective(connection), None
-    except sync_config.ConfigProblem as exc:
+        config, problem = settings.effective(connection), None
+    except settings.ConfigProblem as exc:
         config, problem = None, str(exc)
     return {"connection": connection, "settings_form": form, "settings_saved": saved, "effective": config,
-            "config_problem": problem, "schedule_seconds": sync_config.schedule_seconds(connection),
-            "defaults": {k: v for k, v in sync_config.defaults(connection).items() if k != "endpoint"}}
+            "config_problem": problem, "schedule_seconds": settings.schedule_seconds(connection),
+            "defaults": {k: v for k, v in settings.defaults(connection).items() if k != "endpoint"}}
 
 
 @bp.route("/connections/<int:connection_id>/sync-settings", methods=["POST"])
@@ -80,10 +81,10 @@ def connection_sync_settings(connection_id):
     if form.validate_on_submit():
         reason = form.reason.data or ""
         try:
-            sync_config.configure(connection, form.overrides(), current_user, credential=form.credential.data or None,
+            settings.configure(connection, form.overrides(), current_user, credential=form.credential.data or None,
                                   reason=reason, replace=True)
             if form.reset_cursor.data:
-                sync_config.reset_cursor(connection, current_user, reason)
+                settings.reset_cursor(connection, current_user, reason)
         except DomainError as exc:
             db.session.rollback()
             form.form_errors.append(str(exc))

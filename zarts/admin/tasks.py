@@ -5,8 +5,9 @@ from flask_login import current_user
 
 from ..extensions import db, htmx
 from ..models import AdminTask
-from ..services import DomainError, tasks as task_service
-from . import bp
+from ..services import DomainError
+from ..services.proof import tasks as task_service
+from .blueprint import bp
 from .forms import ResolveTaskForm
 
 

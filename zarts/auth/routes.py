@@ -1,13 +1,15 @@
 """/login and /logout."""
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..security import LOGIN_LIMITS, limiter
-from ..services import accounts
-from . import bp
+from ..services.setup import accounts
 from .forms import LoginForm
+
+bp = Blueprint("auth", __name__)
+
 
 
 def _safe_next(target):

@@ -1,6 +1,2 @@
 """Site-wide routes: the role-aware home redirect and /healthz."""
-from flask import Blueprint
-
-bp = Blueprint("main", __name__)
-
-from . import routes  # noqa: E402,F401
+from .routes import bp  # noqa: F401

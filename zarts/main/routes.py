@@ -1,12 +1,14 @@
 """/ and /healthz."""
-from flask import jsonify, redirect, url_for
+from flask import Blueprint, jsonify, redirect, url_for
 from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from ..queues import queue_status
-from . import bp
+
+bp = Blueprint("main", __name__)
+
 
 
 @bp.route("/")

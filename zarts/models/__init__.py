@@ -2,17 +2,39 @@
 from .accounts import ROLES, Client, User
 from .audit import AdminAction
 from .connections import (
-    HEALTHS, LIFECYCLES, PROVIDER_KINDS, SIGNATURE_SCHEMES,
-    Connection, ConnectionMapping, HealthChange, Provider,
+    HEALTHS,
+    LIFECYCLES,
+    PROVIDER_KINDS,
+    SIGNATURE_SCHEMES,
+    Connection,
+    ConnectionMapping,
+    HealthChange,
+    Provider,
 )
 from .events import (
-    EVENT_SOURCES, EVENT_STATUSES, FINAL_STATUSES,
-    MetricValue, NormalizedEvent, RawEvent, SyncError, WebhookEvent,
+    EVENT_SOURCES,
+    EVENT_STATUSES,
+    FINAL_STATUSES,
+    MetricValue,
+    NormalizedEvent,
+    RawEvent,
+    SyncError,
+    WebhookEvent,
 )
-from .operations import BULK_KINDS, BULK_STATUSES, BulkOperation
-from .imports import IMPORT_STATUSES, CsvImport, CsvImportChunk
-from .outcomes import AGGREGATIONS, BASELINE_MODES, DIRECTIONS, PERIODS, AdminTask, Incident, MetricDefinition, PortalCard, ReportNote
 from .health import SIGNAL_KINDS, HealthSignal
+from .imports import IMPORT_STATUSES, CsvImport, CsvImportChunk
+from .operations import BULK_KINDS, BULK_STATUSES, BulkOperation
+from .outcomes import (
+    AGGREGATIONS,
+    BASELINE_MODES,
+    DIRECTIONS,
+    PERIODS,
+    AdminTask,
+    Incident,
+    MetricDefinition,
+    PortalCard,
+    ReportNote,
+)
 from .sync import OPEN_SYNC_STATUSES, SYNC_MODES, SYNC_RUN_STATUSES, SyncRun
 from .types import utcnow
 

@@ -1,9 +1,17 @@
 """Portal pages: the signed-in client's cards, notes and incidents, nothing else."""
-from flask import abort, render_template
+from flask import Blueprint, abort, render_template
 from flask_login import current_user
 
-from ..services import portal
-from . import bp
+from ..auth import client_required
+from ..services.proof import portal
+
+bp = Blueprint("portal", __name__)
+
+
+@bp.before_request
+@client_required
+def require_client():
+    """Every portal route is gated here, so a new route cannot forget the check."""
 
 
 def _page_context(client_id):
@@ -12,6 +20,7 @@ def _page_context(client_id):
         "notes": portal.notes(client_id),
         "incidents": portal.incidents(client_id),
     }
+
 
 
 @bp.route("/")

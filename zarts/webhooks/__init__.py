@@ -1,6 +1,2 @@
 """Provider-facing webhook receipt: no session, no CSRF, JSON only."""
-from flask import Blueprint
-
-bp = Blueprint("webhooks", __name__)
-
-from . import routes  # noqa: E402,F401
+from .routes import bp  # noqa: F401

@@ -1,10 +1,11 @@
 """POST /webhooks/<provider_key>/<connection_key>: the provider-facing contract."""
-from flask import current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
-from ..services import outbox, receipt
-from . import bp
+from ..services.ingest import outbox, receipt
+
+bp = Blueprint("webhooks", __name__)
 
 RETRY_AFTER_SECONDS = "30"
 
@@ -17,6 +18,7 @@ def webhook_receive(provider_key, connection_key):
             provider_key, connection_key, request.headers, request.stream.read,
             request.content_type or "", request.content_length,
         )
+
     except receipt.Rejection as rejection:
         return _reject(rejection)
     except SQLAlchemyError:

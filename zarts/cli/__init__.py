@@ -1,0 +1,11 @@
+"""The scripting contract: `flask --app wsgi zarts ...` commands that call the services.
+
+Each module adds its commands to the one `zarts` group (base): setup, events, imports, health, sync.
+"""
+from . import events, health, imports, setup, sync  # noqa: F401  (each adds its commands to the group)
+from .base import zarts
+
+
+def init_app(app):
+    """Register the `zarts` command group."""
+    app.cli.add_command(zarts)

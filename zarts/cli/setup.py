@@ -1,0 +1,61 @@
+"""`flask zarts create-client`, `create-user`, `create-connection` and `demo`: setting things up."""
+import click
+
+from ..services.setup import accounts, connections, demo
+from .base import domain_command, emit, zarts
+
+
+@zarts.command("create-client")
+@click.option("--name", required=True, help="Display name of the client.")
+@click.option("--slug", help="URL-safe id; derived from the name when left out.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@domain_command
+def create_client(name, slug, as_json):
+    """Create a client (tenant)."""
+    client = accounts.create_client(name, slug)
+    emit({"id": client.id, "slug": client.slug, "name": client.name}, as_json, f"client {client.slug} created")
+
+
+@zarts.command("create-user")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--role", required=True, type=click.Choice(["admin", "client"]))
+@click.option("--client", "client_slug", help="The client a client user belongs to.")
+@click.option("--name", default="", help="Display name.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@domain_command
+def create_user(email, password, role, client_slug, name, as_json):
+    """Create an admin or a client user."""
+    user = accounts.create_user(email, password, role, client_slug, name)
+    data = {"id": user.id, "email": user.email, "role": user.role, "client": user.client.slug if user.client else None}
+    emit(data, as_json, f"{user.role} {user.email} created")
+
+
+@zarts.command("create-connection")
+@click.option("--provider", "provider_key", required=True, help="Provider key, e.g. stripe.")
+@click.option("--client", "client_slug", required=True)
+@click.option("--owner", "owner_email", required=True, help="Email of the admin who owns it.")
+@click.option("--reason", required=True, help="Why this connection exists.")
+@click.option("--name", help="Display name.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@domain_command
+def create_connection(provider_key, client_slug, owner_email, reason, name, as_json):
+    """Connect a provider for a client; prints the ingest path and the secret (shown once)."""
+    connection, secret = connections.create_connection(provider_key, client_slug, owner_email, reason, name)
+    data = connections.connection_dict(connection, secret)
+    emit(data, as_json, f"connection {connection.id}: POST {data['ingest_path']}\nsecret (shown once): {secret}")
+
+
+@zarts.command("demo")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@domain_command
+def load_demo(as_json):
+    """Load demo clients, users, connections and events (first run only); print the logins."""
+    created = demo.load()
+    logins = demo.LOGINS
+    if as_json:
+        emit({"created": created, "logins": logins}, True, "")
+        return
+    click.echo("Demo data loaded." if created else "Demo data already present.")
+    for login in logins:
+        click.echo(f"  {login['role']:<6} {login['email']:<32} password: {login['password']}")

@@ -1,0 +1,89 @@
+"""Read models for the client portal: only normalized data and admin-written text, one client's only."""
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from ...extensions import db
+from ...models import Connection, Incident, MetricDefinition, PortalCard, ReportNote
+from ...templating import time_ago
+from . import periods
+
+NOTES_SHOWN = 20
+PORTAL_LIFECYCLES = ("active", "paused")
+
+
+@dataclass
+class CardView:
+    """Everything a client card shows, in plain words."""
+
+    card: PortalCard
+    metric: MetricDefinition
+    source: str
+    period_label: str
+    change: Decimal | None
+    change_pct: Decimal | None
+    freshness: str
+    freshness_tone: str
+
+
+def freshness(connection):
+    """('Up to date, updated 3 h ago', 'ok') or ('Data delayed since ...', 'late'): never internals."""
+    if connection is None:
+        return "Entered by your ZartsAlgo team", "ok"
+    last = connection.last_success_at
+    if connection.health in ("stale", "error"):
+        since = last.strftime("%b %d, %H:%M UTC") if last else "setup"
+        return f"Data delayed since {since}", "late"
+    if last is None:
+        return "Waiting for the first update", "wait"
+    return f"Up to date, updated {time_ago(last)}", "ok"
+
+
+def card_views(client_id, card_id=None):
+    """The client's visible cards (or one of them), with change vs baseline and freshness."""
+    query = (
+        select(PortalCard)
+        .join(MetricDefinition, PortalCard.metric_id == MetricDefinition.id)
+        .outerjoin(Connection, MetricDefinition.connection_id == Connection.id)
+        .where(PortalCard.client_id == client_id, PortalCard.visible.is_(True), MetricDefinition.published.is_(True))
+        # A source shows on the portal once it is live (active or paused) and marked visible.
+        .where((MetricDefinition.connection_id.is_(None))
+               | (Connection.lifecycle.in_(PORTAL_LIFECYCLES) & Connection.portal_visible.is_(True)))
+        .options(joinedload(PortalCard.metric).joinedload(MetricDefinition.connection).joinedload(Connection.provider))
+        .order_by(PortalCard.position, PortalCard.id)
+    )
+    if card_id is not None:
+        query = query.where(PortalCard.id == card_id)
+    views = []
+    for card in db.session.scalars(query).unique():
+        metric = card.metric
+        change = pct = None
+        if card.current_value is not None and card.baseline_value is not None:
+            change = card.current_value - card.baseline_value
+            if card.baseline_value != 0:
+                pct = (change / abs(card.baseline_value) * 100).quantize(Decimal("0.1"))
+        text, tone = freshness(metric.connection)
+        source = metric.connection.provider.name if metric.connection else "Manual"
+        label = periods.label(metric.period, periods.period_start(metric.period, card.value_updated_at)) \
+            if card.value_updated_at else ""
+        views.append(CardView(card, metric, source, label, change, pct, text, tone))
+    return views
+
+
+def notes(client_id):
+    """The client's visible report notes, newest first."""
+    query = (
+        select(ReportNote).where(ReportNote.client_id == client_id, ReportNote.visible.is_(True))
+        .order_by(ReportNote.note_date.desc(), ReportNote.id.desc()).limit(NOTES_SHOWN)
+    )
+    return list(db.session.scalars(query))
+
+
+def incidents(client_id):
+    """Open incidents the admin chose to show, with their client-safe summary only."""
+    query = select(Incident).where(
+        Incident.client_id == client_id, Incident.status == "open", Incident.show_to_client.is_(True)
+    ).order_by(Incident.opened_at.desc())
+    return list(db.session.scalars(query))
