@@ -1,6 +1,7 @@
 """Configuration from the environment, with generated development keys."""
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -37,6 +38,17 @@ def _int_env(name, default):
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _bool_env(name, default):
+    raw = (os.environ.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
 def _list_env(name, default):
@@ -96,7 +108,14 @@ def load_config(instance_path, overrides=None):
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_DURATION": timedelta(days=_int_env("REMEMBER_COOKIE_DAYS", 14)),
         "WTF_CSRF_TIME_LIMIT": None,
+        # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (0: none).
+        "TRUSTED_PROXY_HOPS": _int_env("TRUSTED_PROXY_HOPS", 0),
+        # Sync endpoints on loopback, private, link-local or metadata addresses are refused unless set.
+        "SYNC_ALLOW_PRIVATE_ADDRESSES": _bool_env("SYNC_ALLOW_PRIVATE_ADDRESSES", False),
+        # Raw webhook bodies of finished events are purged after this many days (0: kept forever).
+        "RAW_RETENTION_DAYS": _int_env("RAW_RETENTION_DAYS", 30),
     }
     settings.update(overrides)
     return settings
