@@ -44,8 +44,9 @@ def test_board_stats_for_a_known_mix_of_deliveries(app, client, admin):
     # A transient failure within the retry budget: retry_scheduled (a "failed" event).
     retrying = deliver(client, connection, secret).get_json()["event_id"]
     row = fresh(retrying)
-    row.status = "processing"
-    failures.fail(row, "upsert", RuntimeError("database went away"), transient=True)
+    row.status, row.claim_token = "processing", "a-worker"
+    db.session.flush()
+    failures.fail(row, "upsert", RuntimeError("database went away"), transient=True, token="a-worker")
     db.session.commit()
     assert fresh(retrying).status == "retry_scheduled"
     # Older than 24 h: not counted. A manual update: not a delivery. Another connection: its own card.

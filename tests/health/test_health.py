@@ -183,8 +183,9 @@ def test_a_failure_within_the_retry_budget_is_degraded(app, client):
     connection, secret = live(cadence=None)
     event_id = deliver(client, connection, secret).get_json()["event_id"]
     event = db.session.get(WebhookEvent, event_id)
-    event.status = "processing"
-    failures.fail(event, "upsert", RuntimeError("database went away"), transient=True)
+    event.status, event.claim_token = "processing", "a-worker"
+    db.session.flush()
+    failures.fail(event, "upsert", RuntimeError("database went away"), transient=True, token="a-worker")
     db.session.commit()
     checks.check()
     row = state(connection)

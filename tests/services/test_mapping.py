@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.strategies import any_text
 from zarts.providers import definitions
 from zarts.services.mapping import rules
 from zarts.services.mapping.rules import (
@@ -176,7 +177,7 @@ def test_compiled_expressions_are_cached():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | any_text(8),
                     lambda inner: st.lists(inner, max_size=4)
                     | st.dictionaries(st.sampled_from([*rules.RULE_KEYS, *rules.METRIC_KEYS, "events", "e"]),
                                       inner, max_size=6), max_leaves=30))
@@ -448,15 +449,15 @@ def test_preview_reports_unexpected_errors_without_raising(monkeypatch):
 
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    st.none() | st.booleans() | st.integers() | st.floats() | any_text(20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(any_text(8), inner, max_size=4),
     max_leaves=25,
 )
 
 
 @pytest.mark.parametrize("provider_key, event_type", SHIPPED_RULES)
 @settings(max_examples=40, deadline=None)
-@given(payload=JSON, overrides=st.dictionaries(st.text(max_size=12), JSON, max_size=4), data=st.data())
+@given(payload=JSON, overrides=st.dictionaries(any_text(12), JSON, max_size=4), data=st.data())
 def test_preview_never_raises_on_random_payloads(provider_key, event_type, payload, overrides, data):
     shipped = definitions()[provider_key]
     sample = copy.deepcopy(shipped["samples"][event_type])

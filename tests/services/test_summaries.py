@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.strategies import any_text
 from zarts.services.ingest import masking
 from zarts.services.ingest.masking import DEFAULT_SENSITIVE_KEYS, MASK, is_sensitive, mask_headers, redact
 from zarts.services.ingest.summaries import summarize
@@ -363,10 +364,10 @@ def test_mask_headers_is_bounded_and_total():
 # --- properties -----------------------------------------------------------------------------
 
 SCALARS = (st.none() | st.booleans() | st.integers() | st.integers(min_value=2 ** 63, max_value=2 ** 400)
-           | st.floats() | st.text(max_size=120))
+           | st.floats() | any_text(120))
 JSON_LIKE = st.recursive(
     SCALARS,
-    lambda children: st.lists(children, max_size=30) | st.dictionaries(st.text(max_size=30), children, max_size=30),
+    lambda children: st.lists(children, max_size=30) | st.dictionaries(any_text(30), children, max_size=30),
     max_leaves=300,
 )
 PATHS = st.lists(st.sampled_from(["id", "a.b", "[0]", "*.id", "values(@)[0]", "x[?y].z", "[[", "length(@)"]),
@@ -374,7 +375,7 @@ PATHS = st.lists(st.sampled_from(["id", "a.b", "[0]", "*.id", "values(@)[0]", "x
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(payload=JSON_LIKE, event_type=st.text(max_size=300), paths=PATHS,
+@given(payload=JSON_LIKE, event_type=any_text(300), paths=PATHS,
        body_size=st.none() | st.integers(min_value=0))
 def test_summarize_is_total_serialisable_and_bounded(payload, event_type, paths, body_size):
     summary = summarize(payload, event_type=event_type, object_id_paths=paths, body_size=body_size)
@@ -388,7 +389,7 @@ def test_summarize_is_total_serialisable_and_bounded(payload, event_type, paths,
 
 PLANTED = "PLANTED-SECRET-VALUE"
 SECRET_TREES = st.recursive(st.just(PLANTED) | st.integers(),
-                            lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3),
+                            lambda c: st.lists(c, max_size=3) | st.dictionaries(any_text(5), c, max_size=3),
                             max_leaves=10)
 SECRET_KEYS = st.builds(lambda prefix, word, upper: prefix + (word.upper() if upper else word),
                         st.sampled_from(["", "x_", "customer-", "Billing"]), st.sampled_from(DEFAULT_SENSITIVE_KEYS),
@@ -396,7 +397,7 @@ SECRET_KEYS = st.builds(lambda prefix, word, upper: prefix + (word.upper() if up
 
 
 def _with_secrets(children):
-    plain = st.dictionaries(st.text(max_size=10), children, max_size=5)
+    plain = st.dictionaries(any_text(10), children, max_size=5)
     planted = st.builds(lambda d, k, v: {**d, k: v}, plain, SECRET_KEYS, SECRET_TREES)
     return st.lists(children, max_size=5) | plain | planted
 

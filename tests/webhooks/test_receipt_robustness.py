@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests import strategies
 from tests.factories import make_connection, signed_delivery
 from zarts.extensions import db
 from zarts.models import WebhookEvent
@@ -127,3 +128,28 @@ def _fuzz_connection(app, provider):
     from zarts.models import Connection
 
     return db.session.get(Connection, connection_id), secret
+
+
+any_text = strategies.any_text(40)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(provider=st.sampled_from(["standard_webhooks", "stripe"]), event_type=any_text, event_id=any_text,
+       field=any_text)
+def test_signed_json_with_any_text_in_its_fields_is_stored_or_refused_never_5xx(app, provider, event_type, event_id,
+                                                                                field):
+    import json
+
+    from zarts.models import RawEvent
+    from zarts.services.ingest import signatures
+
+    connection, secret = _fuzz_connection(app, provider)
+    body = json.dumps({"id": event_id, "type": event_type, "livemode": True, "data": {"id": field, "note": field}})
+    body = body.encode()
+    headers = signatures.sign(connection.provider.signature_scheme, body, secret)
+    headers["Content-Type"] = "application/json"
+    response = app.test_client().post(connection.ingest_path, data=body, headers=headers)
+    assert response.status_code in (200, 202), response.get_data(as_text=True)
+    db.session.rollback()
+    raw = db.session.scalar(db.select(RawEvent).filter_by(webhook_event_id=response.get_json()["event_id"]))
+    assert raw is not None and (bytes(raw.body) == body or response.status_code == 200)

@@ -54,7 +54,7 @@ def _act(event_id, name):
     reason = request.form.get("reason", "")
     error = None
     try:
-        service(event, current_user, reason)
+        service(event, current_user, reason, shown_status=request.form.get("shown_status"))
     except DomainError as exc:
         db.session.rollback()
         error = str(exc)

@@ -1,5 +1,8 @@
 """The domain: plain functions over the session that views, jobs and the CLI all call."""
 import json
+import re
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class DomainError(ValueError):
@@ -16,3 +19,8 @@ def json_object(text):
         raise DomainError("must be a JSON object")
     return value
 
+
+def storable_text(text):
+    """text as a database column can store it: a lone surrogate (a valid JSON escape, but not
+    UTF-8) becomes U+FFFD. Provider text bound for a string column goes through here."""
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)

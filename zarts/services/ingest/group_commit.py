@@ -50,6 +50,7 @@ class Delivery:
     duplicate: bool = False
     done: bool = False
     failure: BaseException | None = None
+    alone: bool = False  # its group failed: write it again in a transaction of its own
 
 
 def store(delivery):
@@ -61,6 +62,8 @@ def store(delivery):
     if group is None:
         group = current_app.extensions.setdefault("zarts_ingest_group", _Group())
     group.submit(delivery)
+    if delivery.alone:
+        _store_alone(delivery)
     if delivery.failure is not None:
         raise delivery.failure
     if delivery.event_id is None and not delivery.duplicate:
@@ -99,11 +102,17 @@ class _Group:
         try:
             with write_lock.exclusive(db.engine):
                 kept = _write(conn, batch)
-        except Exception as exc:
-            delivery.failure = exc
-            for other in batch[1:]:
-                other.failure = GroupFailed(f"group write failed: {type(exc).__name__}")
-                other.failure.__cause__ = exc
+        except BaseException as exc:
+            # Nothing of the group was kept: no member may answer with an id from it. One member
+            # may have been the cause, so each tries again alone and fails, if it must, alone. A
+            # leader interrupted by a BaseException (a worker timeout, a kill) goes down with it.
+            for d in batch:
+                d.event_id, d.duplicate = None, False
+                d.alone = len(batch) > 1 and (d is not delivery or isinstance(exc, Exception))
+            if not delivery.alone:
+                delivery.failure = exc
+            if not isinstance(exc, Exception):
+                raise
         finally:
             with self.cond:
                 self.writing = False
@@ -114,6 +123,17 @@ class _Group:
                 self.cond.notify_all()
             if kept is not None:
                 kept.close()
+
+
+def _store_alone(delivery):
+    """Write one delivery in its own transaction (after its group failed); sets its failure if it must."""
+    delivery.alone = False
+    try:
+        with write_lock.exclusive(db.engine):
+            _write(None, [delivery]).close()
+    except Exception as exc:
+        delivery.event_id, delivery.duplicate = None, False
+        delivery.failure = exc
 
 
 def _write(conn, batch):

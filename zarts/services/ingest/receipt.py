@@ -9,6 +9,7 @@ from sqlalchemy import update
 
 from ...extensions import db
 from ...models import Connection, utcnow
+from .. import storable_text
 from ..health import signals
 from . import group_commit, masking, signatures, summaries, targets, webhook_limits
 
@@ -104,7 +105,7 @@ def _event_type(target, payload, headers):
         value = headers.get(rule["header"], "")
     else:
         value = _search(rule.get("path"), payload)
-    return str(value)[:255] if isinstance(value, (str, int)) else ""
+    return storable_text(str(value)[:255]) if isinstance(value, (str, int)) else ""
 
 
 def _dedupe_key(target, payload, headers, body):
@@ -113,8 +114,12 @@ def _dedupe_key(target, payload, headers, body):
     value = headers.get(rule["header"]) if "header" in rule else _search(rule.get("path"), payload)
     if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
         value = str(value).strip()
-        return value if len(value) <= 200 else "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+        if len(value) <= 200 and storable_text(value) == value:
+            return value
+        # Too long, or text the database cannot store (a lone surrogate): a hash of it still dedupes.
+        return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
     return "sha256:" + hashlib.sha256(body).hexdigest()
+
 
 
 def _search(path, payload):

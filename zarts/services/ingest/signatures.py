@@ -102,7 +102,10 @@ def _key(scheme, secret):
     if not isinstance(secret, str) or not secret:
         return None
     if scheme != "standard":
-        return secret.encode()
+        try:
+            return secret.encode()
+        except UnicodeError:  # a lone surrogate: no provider could have signed with it
+            return None
     try:
         # standardwebhooks decodes whsec_ secrets (padding and all); it keeps the result private.
         return Webhook(secret)._whsecret

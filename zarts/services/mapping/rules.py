@@ -16,6 +16,7 @@ from functools import lru_cache
 
 import jmespath
 
+from .. import storable_text
 from . import csv_columns
 
 OBJECT_TYPES = ("payment", "refund", "invoice", "subscription", "order", "lead", "delivery",
@@ -212,7 +213,7 @@ def _external_id(value):
         raise MappingError(f"external_id: must be a string or an integer, got {type(value).__name__}")
     if not str(value).strip() or len(str(value)) > MAX_ID:
         raise MappingError(f"external_id: must be 1-{MAX_ID} characters and not blank")
-    return str(value)
+    return storable_text(str(value))
 
 
 def _moment(value):
@@ -241,7 +242,7 @@ def _short(value, path):
         raise MappingError(f"{path}: must be a string or a number, got {type(value).__name__}")
     if value is not None and len(str(value)) > MAX_SHORT:
         raise MappingError(f"{path}: longer than {MAX_SHORT} characters")
-    return str(value) if value is not None and str(value).strip() else None
+    return storable_text(str(value)) if value is not None and str(value).strip() else None
 
 
 def _field(value, path):

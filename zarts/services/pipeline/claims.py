@@ -7,7 +7,10 @@ from sqlalchemy import and_, or_, select, update
 from ...extensions import db
 from ...models import Connection, WebhookEvent, utcnow
 
-LEASE_SECONDS = 300
+# Longer than a normalize job may run (its RQ timeout is 600 s, zarts.jobs): a worker still at
+# work never loses its claim to the sweeper. A dead worker's claims are found much sooner, through
+# its missing heartbeat (see stranded_ids).
+LEASE_SECONDS = 900
 # How long an event may sit before the sweeper hands it over again: `received` means the hand-off
 # after commit did not happen; `queued` events may legitimately wait behind a backlog.
 RECEIVED_GRACE_SECONDS = 30

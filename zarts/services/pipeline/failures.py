@@ -1,9 +1,15 @@
-"""Failed attempts: record them, retry with backoff and jitter, or dead-letter with a task."""
+"""Failed attempts: record them, retry with backoff and jitter, or dead-letter with a task.
+
+Every write here is made only while the worker still holds the event's claim (its token): a
+worker whose lease ran out, or whose event an admin closed meanwhile, changes nothing.
+"""
 import random
 from datetime import timedelta
 
+from sqlalchemy import update
+
 from ...extensions import db
-from ...models import AdminTask, SyncError, utcnow
+from ...models import AdminTask, SyncError, WebhookEvent, utcnow
 
 BACKOFF_FACTOR = 4
 JITTER = 0.25
@@ -15,31 +21,40 @@ def backoff_seconds(base_seconds, attempt, rng=random):
     return delay * (1 + rng.uniform(-JITTER, JITTER))
 
 
-def fail(event, stage, exc, transient):
-    """Record a failed attempt; schedule a retry if transient and attempts remain, else dead-letter."""
+def fail(event, stage, exc, transient, token):
+    """Record a failed attempt; schedule a retry if transient and attempts remain, else dead-letter.
+
+    Returns False, writing nothing, when `token` no longer holds the event's claim.
+    """
     now = utcnow()
     connection = event.connection
     message = f"{type(exc).__name__}: {exc}"[:2000]
+    if transient and event.attempts < connection.retry_max_attempts:
+        delay = backoff_seconds(connection.retry_base_seconds, event.attempts)
+        if not release(event, token, status="retry_scheduled", next_attempt_at=now + timedelta(seconds=delay),
+                       status_reason=f"{stage} failed (attempt {event.attempts}): {message}"[:2000]):
+            return False
+    else:
+        why = "attempts exhausted" if transient else "permanent error"
+        if not dead_letter(event, f"{stage} failed, {why}: {message}", token, now):
+            return False
     db.session.add(SyncError(
         connection_id=event.connection_id, webhook_event_id=event.id, stage=stage,
         error_class=type(exc).__name__, message=message, attempt=event.attempts, transient=transient,
         created_at=now,
     ))
-    event.claim_token = event.lease_expires_at = None
-    if transient and event.attempts < connection.retry_max_attempts:
-        delay = backoff_seconds(connection.retry_base_seconds, event.attempts)
-        event.status, event.status_reason = "retry_scheduled", f"{stage} failed (attempt {event.attempts}): {message}"
-        event.next_attempt_at = now + timedelta(seconds=delay)
-        return
-    why = "attempts exhausted" if transient else "permanent error"
-    dead_letter(event, f"{stage} failed, {why}: {message}", now)
+    return True
 
 
-def dead_letter(event, reason, now=None):
-    """Give up on an event and make sure its connection's owner has an open task about it."""
+def dead_letter(event, reason, token, now=None):
+    """Give up on an event and make sure its connection's owner has an open task about it.
+
+    Returns False, writing nothing, when `token` no longer holds the event's claim.
+    """
     now = now or utcnow()
-    event.status, event.status_reason, event.processed_at = "dead_lettered", reason[:2000], now
-    event.next_attempt_at = None
+    if not release(event, token, status="dead_lettered", status_reason=reason[:2000], processed_at=now,
+                   next_attempt_at=None):
+        return False
     connection = event.connection
     open_key = f"dead_letters:{connection.id}"
     task = db.session.scalar(db.select(AdminTask).filter_by(open_key=open_key))
@@ -52,3 +67,17 @@ def dead_letter(event, reason, now=None):
         ))
     else:
         task.detail = f"Latest: event {event.id} ({event.event_type or 'unknown type'}): {reason[:500]}"
+    return True
+
+
+def release(event, token, **values):
+    """Set the event's new state and end its claim, if `token` still holds it; True when it did.
+
+    One conditional UPDATE in the current transaction; the event object is expired, so what is
+    read of it next comes from the database.
+    """
+    table = WebhookEvent.__table__
+    result = db.session.execute(update(table).where(table.c.id == event.id, table.c.claim_token == token)
+                                .values(claim_token=None, lease_expires_at=None, **values))
+    db.session.expire(event)
+    return result.rowcount == 1

@@ -59,24 +59,24 @@ def _process(event_ids, healths):
     events = _load(claimed)
     healths.update({event.connection_id: event.connection.health for event in events})
     stamps = {event.connection_id: event.connection.last_success_at for event in events}
-    events = _drop_abandoned(events, counts)
+    events = _drop_abandoned(events, counts, token)
     now = utcnow()
-    written, succeeded = _write_batch(events, counts, now) if len(events) > 1 else (False, set())
+    written, succeeded = _write_batch(events, counts, now, token) if len(events) > 1 else (False, set())
     if not written:  # whatever went wrong, each event gets its own try and its own record
         for event_id in [event.id for event in events]:
-            succeeded |= _write_alone(event_id, counts, now)
+            succeeded |= _write_alone(event_id, counts, now, token)
     recent = now - timedelta(seconds=SUCCESS_STAMP_SECONDS)
     _mark_success({cid for cid in succeeded if stamps.get(cid) is None or stamps[cid] < recent}, now)
     return counts
 
 
-def _write_batch(events, counts, now):
+def _write_batch(events, counts, now, token):
     """The whole batch in one transaction, tried again at once after a clash: (written, connection ids)."""
     ids = [event.id for event in events]
     for attempt in range(CONFLICT_TRIES):
         try:
             done = {}
-            succeeded = _write(plan_all(events), done, now)
+            succeeded = _write(plan_all(events), done, now, token)
             db.session.commit()
             _add(counts, done)
             return True, succeeded
@@ -98,12 +98,12 @@ def _load(ids):
     ))
 
 
-def _write_alone(event_id, counts, now):
+def _write_alone(event_id, counts, now, token):
     """Write one event in its own transaction; a database error here is transient. Its connection id on success."""
     for attempt in range(CONFLICT_TRIES):
         try:
             done = {}
-            succeeded = _write(plan_all([db.session.get(WebhookEvent, event_id)]), done, now)
+            succeeded = _write(plan_all([db.session.get(WebhookEvent, event_id)]), done, now, token)
             db.session.commit()
             _add(counts, done)
             return succeeded
@@ -113,10 +113,23 @@ def _write_alone(event_id, counts, now):
                 _pause(attempt)
                 continue
             stage = "upsert" if isinstance(exc, SQLAlchemyError) else "normalize"
-            failures.fail(db.session.get(WebhookEvent, event_id), stage, exc, transient=True)
+            if failures.fail(db.session.get(WebhookEvent, event_id), stage, exc, transient=True, token=token):
+                counts["failed"] = counts.get("failed", 0) + 1
             db.session.commit()
-            counts["failed"] = counts.get("failed", 0) + 1
             return set()
+
+
+def _held(plans, token):
+    """The plans of events this worker still holds, their rows locked until the transaction ends.
+
+    A claim can be lost while a batch is planned: its lease ran out and the sweeper handed the
+    event to another worker, or an admin ignored or resolved it. Those are left alone; with the
+    rows locked, neither can happen until this batch has written its final states.
+    """
+    table = WebhookEvent.__table__
+    ids = set(db.session.scalars(select(table.c.id).where(
+        table.c.id.in_([p.event.id for p in plans]), table.c.claim_token == token).with_for_update()))
+    return [p for p in plans if p.event.id in ids]
 
 
 def _pause(attempt):
@@ -148,13 +161,14 @@ def _mark_success(connection_ids, now):
         current_app.logger.warning("could not record last success for connections %s", sorted(connection_ids))
 
 
-def _drop_abandoned(events, counts):
+def _drop_abandoned(events, counts, token):
     """Events whose claims keep expiring (a worker dies on them) are dead-lettered, not retried forever."""
     kept = []
     for event in events:
         if event.attempts > event.connection.retry_max_attempts:
-            failures.dead_letter(event, f"abandoned: {event.attempts - 1} attempts ended without a result")
-            counts["dead_lettered"] = counts.get("dead_lettered", 0) + 1
+            reason = f"abandoned: {event.attempts - 1} attempts ended without a result"
+            if failures.dead_letter(event, reason, token):
+                counts["dead_lettered"] = counts.get("dead_lettered", 0) + 1
         else:
             kept.append(event)
     if len(kept) < len(events):
@@ -195,8 +209,9 @@ def plan(event, body, active_mapping):
         return Plan(event, error=("map", exc))
 
 
-def _write(plans, counts, now):
+def _write(plans, counts, now, token):
     """Apply the plans inside the current transaction; the ids of the connections that succeeded."""
+    plans = _held(plans, token)
     mapped = [p for p in plans if p.record is not None]
     results = records.upsert([(p.event, p.record) for p in mapped], now)
     succeeded, finished = set(), {}
@@ -213,16 +228,17 @@ def _write(plans, counts, now):
             counts["ignored"] = counts.get("ignored", 0) + 1
         else:
             stage, exc = p.error
-            failures.fail(event, stage, exc, transient=False)
-            counts["dead_lettered"] = counts.get("dead_lettered", 0) + 1
-    _finish(finished, now)
+            if failures.fail(event, stage, exc, transient=False, token=token):
+                counts["dead_lettered"] = counts.get("dead_lettered", 0) + 1
+    _finish(finished, now, token)
     outcomes.refresh_for(succeeded, now)
     current_app.logger.debug("normalized batch: %s", counts)
     return succeeded
 
 
-def _finish(finished, now):
-    """Set final states with one UPDATE per (status, outcome, reason), not one per event.
+def _finish(finished, now, token):
+    """Set final states with one UPDATE per (status, outcome, reason), not one per event, on the
+    events this worker's claim (token) still holds.
 
     finished: {(status, outcome, reason): {event id: normalized record id or None}}. The events'
     objects in the session are not changed (they expire at commit).
@@ -230,7 +246,7 @@ def _finish(finished, now):
     table = WebhookEvent.__table__
     for (status, outcome, reason), record_ids in finished.items():
         linked = case(record_ids, value=table.c.id) if status == "normalized" else None
-        db.session.execute(update(table).where(table.c.id.in_(list(record_ids))).values(
+        db.session.execute(update(table).where(table.c.id.in_(list(record_ids)), table.c.claim_token == token).values(
             status=status, status_reason=reason, processed_at=now, outcome=outcome, normalized_event_id=linked,
             claim_token=None, lease_expires_at=None, next_attempt_at=None,
         ), execution_options={"compiled_cache": None})  # each CASE has its own shape: caching would only grow

@@ -1,5 +1,5 @@
 """Replay, retry now, ignore and manual resolution of events: admin writes, each audited."""
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ...extensions import db
 from ...models import FINAL_STATUSES, WebhookEvent, utcnow
@@ -32,67 +32,102 @@ def replay(event_ids, actor=None, reason=""):
     """
     events = list(db.session.scalars(select(WebhookEvent).where(WebhookEvent.id.in_(list(event_ids)))))
     events = [e for e in events if e.status in REPLAYABLE and e.source not in NOT_REPLAYABLE_SOURCES]
+    replayed = []
     for event in events:
         before = {"status": event.status, "attempts": event.attempts}
-        event.status, event.status_reason, event.attempts = "received", "replay requested", 0
-        event.next_attempt_at = event.claim_token = event.lease_expires_at = None
-        audit.record(actor, "event.replay", "event", event.id, reason, before, {"status": "received"})
+        if _set(event, event.status, status="received", status_reason="replay requested", attempts=0,
+                next_attempt_at=None):
+            audit.record(actor, "event.replay", "event", event.id, reason, before, {"status": "received"})
+            replayed.append(event.id)
     db.session.commit()
-    hand_over([e.id for e in events])
-    return len(events)
+    hand_over(replayed)
+    return len(replayed)
 
 
-def replay_event(event, actor=None, reason=""):
+def replay_event(event, actor=None, reason="", shown_status=None):
     """Replay one event (see replay()); a DomainError when it cannot be replayed."""
+    status = _shown(event, shown_status)
     if event.source in NOT_REPLAYABLE_SOURCES:
         raise DomainError(f"a {event.source} event has no provider payload to replay")
-    if event.status not in REPLAYABLE:
-        raise DomainError(f"an event that is {event.status} cannot be replayed")
-    replay([event.id], actor, reason)
+    if status not in REPLAYABLE:
+        raise DomainError(f"an event that is {_words(status)} cannot be replayed")
+    if not replay([event.id], actor, reason):
+        raise _changed(event, status)
 
 
-def retry_now(event, actor=None, reason=""):
+def retry_now(event, actor=None, reason="", shown_status=None):
     """Run a failed or waiting event again now, keeping its attempt count."""
-    mark_retry(event, actor, reason)
+    mark_retry(event, actor, reason, shown_status)
     db.session.commit()
     hand_over([event.id])
 
 
-def mark_retry(event, actor=None, reason=""):
+def mark_retry(event, actor=None, reason="", shown_status=None):
     """Set one event up for a retry, audited, in the current transaction; the caller commits and enqueues."""
-    if event.status not in RETRYABLE:
-        raise DomainError(f"an event that is {event.status} cannot be retried")
-    before = {"status": event.status, "next_attempt_at": _iso(event.next_attempt_at)}
-    if event.status == "dead_lettered":
-        event.attempts = 0
-    event.status, event.next_attempt_at, event.status_reason = "received", None, "retry requested"
+    status = _shown(event, shown_status)
+    if status not in RETRYABLE:
+        raise DomainError(f"an event that is {_words(status)} cannot be retried")
+    before = {"status": status, "next_attempt_at": _iso(event.next_attempt_at)}
+    values = {"attempts": 0} if status == "dead_lettered" else {}
+    if not _set(event, status, status="received", next_attempt_at=None, status_reason="retry requested", **values):
+        raise _changed(event, status)
     audit.record(actor, "event.retry", "event", event.id, reason, before, {"status": "received"})
 
 
-def ignore(event, actor, reason):
+def ignore(event, actor, reason, shown_status=None):
     """Mark an event ignored on purpose; a reason is required."""
+    status = _shown(event, shown_status)
     if not (reason or "").strip():
         raise DomainError("a reason is required to ignore an event")
-    if event.status in ("normalized", "processing"):
-        raise DomainError(f"an event that is {event.status} cannot be ignored")
-    before = {"status": event.status}
-    event.status, event.status_reason, event.processed_at = "ignored", f"ignored by admin: {reason.strip()}", utcnow()
-    event.next_attempt_at = None
-    audit.record(actor, "event.ignore", "event", event.id, reason, before, {"status": "ignored"})
+    if status in ("normalized", "processing"):
+        raise DomainError(f"an event that is {_words(status)} cannot be ignored")
+    if not _set(event, status, status="ignored", status_reason=f"ignored by admin: {reason.strip()}",
+                processed_at=utcnow(), next_attempt_at=None):
+        raise _changed(event, status)
+    audit.record(actor, "event.ignore", "event", event.id, reason, {"status": status}, {"status": "ignored"})
     db.session.commit()
 
 
-def resolve_manually(event, actor, reason):
-    """Close a failed event because an admin handled it by hand."""
+def resolve_manually(event, actor, reason, shown_status=None):
+    """Close a failed event because an admin handled it by hand (a worker's claim on it ends)."""
+    status = _shown(event, shown_status)
     if not (reason or "").strip():
         raise DomainError("a reason is required to resolve an event by hand")
-    if event.status in FINAL_STATUSES and event.status != "dead_lettered":
-        raise DomainError(f"an event that is {event.status} needs no manual resolution")
-    before = {"status": event.status}
-    event.status, event.status_reason, event.processed_at = "resolved_manually", reason.strip(), utcnow()
-    event.next_attempt_at = None
-    audit.record(actor, "event.resolve_manually", "event", event.id, reason, before, {"status": "resolved_manually"})
+    if status in FINAL_STATUSES and status != "dead_lettered":
+        raise DomainError(f"an event that is {_words(status)} needs no manual resolution")
+    if not _set(event, status, status="resolved_manually", status_reason=reason.strip(), processed_at=utcnow(),
+                next_attempt_at=None):
+        raise _changed(event, status)
+    audit.record(actor, "event.resolve_manually", "event", event.id, reason, {"status": status},
+                 {"status": "resolved_manually"})
     db.session.commit()
+
+
+def _shown(event, shown_status):
+    """The status the admin acted on: the one their page showed, else the one just read."""
+    if shown_status and shown_status != event.status:
+        raise _changed(event, shown_status)
+    return event.status
+
+
+def _set(event, seen, **values):
+    """Write values on the event only if its status is still `seen` (compare-and-set); any
+    worker's claim on it ends. True when written."""
+    table = WebhookEvent.__table__
+    result = db.session.execute(update(table).where(table.c.id == event.id, table.c.status == seen)
+                                .values(claim_token=None, lease_expires_at=None, **values))
+    db.session.expire(event)
+    return result.rowcount == 1
+
+
+def _changed(event, status):
+    now = db.session.scalar(select(WebhookEvent.status).where(WebhookEvent.id == event.id))
+    return DomainError(f"event {event.id} changed from {_words(status)} to {_words(now)} meanwhile; "
+                       "nothing was done: look at it again")
+
+
+def _words(status):
+    return (status or "gone").replace("_", " ")
 
 
 def _iso(value):
