@@ -47,3 +47,11 @@ def queue_status():
         return {"ok": True, "mode": "redis", "depth": len(get_queue())}
     except RedisError as exc:
         return {"ok": False, "mode": "redis", "error": type(exc).__name__}
+
+
+def in_flight():
+    """Jobs waiting in the queue or being worked now (0 without Redis); RedisError when unreachable."""
+    queue = get_queue()
+    if queue is None:
+        return 0
+    return queue.count + queue.started_job_registry.count

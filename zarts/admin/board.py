@@ -1,6 +1,7 @@
 """The health board: one self-refreshing card per connection, filtered from the URL."""
 from flask import abort, render_template, request
 
+from .. import workers
 from ..extensions import htmx
 from ..services.console import board
 from .blueprint import bp
@@ -11,7 +12,8 @@ def home():
     """The health board: filters in the query string, open tasks in the header."""
     filters = board.Filters.from_args(request.args)
     return render_template("admin/home.html", cards=board.cards(filters), filters=filters,
-                           options=board.filter_options(), open_tasks=board.open_task_count())
+                           options=board.filter_options(), open_tasks=board.open_task_count(),
+                           workers=workers.status())
 
 
 @bp.route("/connections/<int:connection_id>/card")

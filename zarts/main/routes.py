@@ -4,6 +4,7 @@ from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from .. import workers
 from ..extensions import db
 from ..queues import queue_status
 
@@ -23,7 +24,8 @@ def index():
 
 @bp.route("/healthz")
 def healthz():
-    """JSON: is the database reachable, is the queue reachable. 503 when either is not."""
+    """JSON: is the database reachable, is the queue reachable (503 when either is not), and has a
+    worker been seen lately ("degraded" when not: events are stored but wait to be processed)."""
     try:
         db.session.execute(text("SELECT 1"))
         database = {"ok": True}
@@ -32,4 +34,7 @@ def healthz():
         database = {"ok": False, "error": type(exc).__name__}
     queue = queue_status()
     ok = database["ok"] and queue["ok"]
-    return jsonify({"ok": ok, "database": database, "queue": queue}), 200 if ok else 503
+    worker = workers.status() if queue["ok"] else {"ok": False, "mode": queue["mode"]}
+    status = "down" if not ok else "ok" if worker["ok"] else "degraded"
+    return jsonify({"ok": ok, "status": status, "database": database, "queue": queue, "workers": worker}), \
+        200 if ok else 503

@@ -2,6 +2,7 @@
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -48,6 +49,9 @@ class Connection(db.Model):
     health: Mapped[str] = mapped_column(String(16), default="healthy", index=True)
     health_reason: Mapped[str] = mapped_column(Text, default="No events yet")
     health_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # True while clients are told their data is delayed: staleness or failures of accepted
+    # events; never rejected deliveries, which anyone can send.
+    data_delayed: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     portal_visible: Mapped[bool] = mapped_column(default=True)
 
     # Fernet tokens; the previous secret stays valid until previous_secret_expires_at.
@@ -57,6 +61,8 @@ class Connection(db.Model):
 
     # Optional cap on accepted deliveries per minute; over it the endpoint answers 429 + Retry-After.
     webhook_rate_limit_per_minute: Mapped[int | None] = mapped_column(Integer)
+    # Days raw bodies of finished events are kept; None: the RAW_RETENTION_DAYS setting, 0: forever.
+    raw_retention_days: Mapped[int | None] = mapped_column(Integer)
     retry_max_attempts: Mapped[int] = mapped_column(Integer, default=5)
     retry_base_seconds: Mapped[int] = mapped_column(Integer, default=120)
     expected_cadence_seconds: Mapped[int | None] = mapped_column(Integer)

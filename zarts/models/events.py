@@ -41,10 +41,14 @@ class WebhookEvent(db.Model):
     status: Mapped[str] = mapped_column(String(24), default="received")
     status_reason: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # retry_scheduled: when the retry is due. queued: when the sweeper hands it over again if no
+    # worker has taken it by then.
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set with the claim, so a worker updates only the rows it claimed itself.
     claim_token: Mapped[str | None] = mapped_column(String(32))
+    # The worker process holding the claim (zarts.workers), so a dead worker's claims end early.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
     normalized_event_id: Mapped[int | None] = mapped_column(
         ForeignKey("integration_normalized_events.id"), index=True
     )
@@ -65,6 +69,7 @@ class RawEvent(db.Model):
     """The exact bytes received. Internal only: never rendered unless an admin asks (audited)."""
 
     __tablename__ = "integration_raw_events"
+    __table_args__ = (Index("ix_integration_raw_events_received", "received_at", "id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     webhook_event_id: Mapped[int | None] = mapped_column(
@@ -75,6 +80,8 @@ class RawEvent(db.Model):
     headers: Mapped[dict] = mapped_column(Json, default=dict)
     body: Mapped[bytes] = mapped_column(LongBlob)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when the retention period emptied the body; headers and the event's summary stay.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     webhook_event: Mapped[WebhookEvent | None] = relationship(back_populates="raw_event")
 

@@ -4,17 +4,20 @@ from datetime import timedelta
 
 from sqlalchemy import and_, or_, select, update
 
+from ... import workers
 from ...extensions import db
 from ...models import Connection, WebhookEvent, utcnow
+from ..ingest.handoff import QUEUED_GRACE_SECONDS
 
 # Longer than a normalize job may run (its RQ timeout is 600 s, zarts.jobs): a worker still at
-# work never loses its claim to the sweeper. A dead worker's claims are found much sooner, through
-# its missing heartbeat (see stranded_ids).
+# work never loses its claim to the sweeper. A dead worker's claims end much sooner, when its
+# heartbeat stops (end_dead_claims).
 LEASE_SECONDS = 900
-# How long an event may sit before the sweeper hands it over again: `received` means the hand-off
-# after commit did not happen; `queued` events may legitimately wait behind a backlog.
+# `received` for this long means the hand-off after commit did not happen.
 RECEIVED_GRACE_SECONDS = 30
-QUEUED_GRACE_SECONDS = 600
+# `queued` events may wait behind a backlog: each is handed over again once per QUEUED_GRACE
+# (handoff sets when), or after IDLE_GRACE when the queue holds no work at all (Redis was flushed).
+IDLE_GRACE_SECONDS = 30
 
 
 def claimable(now):
@@ -40,7 +43,7 @@ def claim(event_ids, lease_seconds=LEASE_SECONDS):
     result = db.session.execute(
         update(events)
         .where(events.c.id.in_(list(event_ids)), claimable(now))
-        .values(status="processing", claim_token=token, attempts=events.c.attempts + 1,
+        .values(status="processing", claim_token=token, claimed_by=workers.name(), attempts=events.c.attempts + 1,
                 lease_expires_at=now + timedelta(seconds=lease_seconds), next_attempt_at=None)
     )
     ids = [] if result.rowcount == 0 else list(db.session.scalars(  # nothing matched: spare a round trip
@@ -67,16 +70,21 @@ def top_up(event_ids, size):
     return ids + list(db.session.scalars(query))
 
 
-def stranded_ids(now, limit=1000):
+def stranded_ids(now, limit=1000, queue_idle=False):
     """Ids the sweeper should hand over again: stuck before a worker, due retries, expired leases.
 
-    Three small queries, each served by a (status, time) index, rather than one OR over all.
+    queue_idle: the queue holds no work, so queued events handed over IDLE_GRACE ago were lost
+    with it (a Redis flush) and need not wait out QUEUED_GRACE. Small queries, each served by a
+    (status, time) index, rather than one OR over all.
     """
     events = WebhookEvent.__table__.c
     paused = select(Connection.id).where(Connection.lifecycle == "paused").scalar_subquery()
+    due = now + timedelta(seconds=QUEUED_GRACE_SECONDS - IDLE_GRACE_SECONDS) if queue_idle else now
     wanted = (
         and_(events.status == "received", events.received_at <= now - timedelta(seconds=RECEIVED_GRACE_SECONDS)),
-        and_(events.status == "queued", events.received_at <= now - timedelta(seconds=QUEUED_GRACE_SECONDS)),
+        and_(events.status == "queued", events.next_attempt_at <= due),
+        and_(events.status == "queued", events.next_attempt_at.is_(None),  # handed over before next_attempt_at was kept
+             events.received_at <= now - timedelta(seconds=QUEUED_GRACE_SECONDS)),
         and_(events.status == "retry_scheduled", events.next_attempt_at <= now),
         and_(events.status == "processing", events.lease_expires_at < now),
     )
@@ -85,3 +93,20 @@ def stranded_ids(now, limit=1000):
         query = select(events.id).where(condition, events.connection_id.not_in(paused)).limit(limit)
         found.extend(db.session.scalars(query))
     return sorted(set(found))[:limit]
+
+
+def end_dead_claims(alive, now):
+    """End the leases of claims held by workers that stopped beating (not in `alive`); how many.
+
+    Their events become claimable at once. A worker that is only slow keeps beating, and if its
+    heartbeat was merely lost, its claim token still guards every write it makes.
+    """
+    table = WebhookEvent.__table__
+    dead = table.c.claimed_by.is_not(None)
+    if alive:
+        dead = dead & table.c.claimed_by.not_in(sorted(alive))
+    result = db.session.execute(update(table).where(
+        table.c.status == "processing", table.c.lease_expires_at > now, dead,
+    ).values(lease_expires_at=now - timedelta(seconds=1)))
+    db.session.commit()
+    return result.rowcount
