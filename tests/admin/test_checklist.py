@@ -175,3 +175,24 @@ def test_every_shipped_provider_accepts_its_test_event(app, client, admin, redis
     assert "answered 202, then 200" in response.get_data(as_text=True)
     counts = review_after(client, connection, response, redis_url)
     assert counts["created"] == 1 and counts["duplicate"] == 1 and counts["failed"] == 0
+
+
+def test_a_test_event_never_touches_the_process_wide_config(app, client, admin, monkeypatch):
+    """It goes through the receipt service directly: no nested request with OUTBOX_SYNC flipped
+    for every other request of the process meanwhile (two at once could leave it stuck)."""
+    from zarts.services.ingest import receipt
+
+    app.config["OUTBOX_SYNC"] = False
+    seen, real_receive = [], receipt.receive
+
+    def watching_receive(*args, **kwargs):
+        seen.append(app.config["OUTBOX_SYNC"])
+        return real_receive(*args, **kwargs)
+
+    monkeypatch.setattr(receipt, "receive", watching_receive)
+    connection, _ = make_connection("stripe", owner=admin)
+    html = send(client, connection).get_data(as_text=True)
+    assert "answered 202, then 200" in html
+    assert seen == [False, False] and app.config["OUTBOX_SYNC"] is False
+    if app.config["REDIS_URL"] is None:  # in-process: normalized before the answer, without the flag
+        assert onboarding.test_review(connection)["created"] == 1
