@@ -46,6 +46,7 @@ class Verdict:
     reason: str
     previous: str
     last_event_at: object = None
+    delayed: bool = False  # what clients are told (rules.data_delayed)
 
     @property
     def changed(self):
@@ -102,12 +103,13 @@ def _check_chunk(ids, now):
     verdicts, writes = [], []
     for cid, connection in connections.items():
         health, reason = rules.evaluate(stats[cid], limits[cid], now)
-        verdict = Verdict(cid, health, reason, connection.health, stats[cid].last_event_at)
+        delayed = rules.data_delayed(stats[cid], limits[cid], now)
+        verdict = Verdict(cid, health, reason, connection.health, stats[cid].last_event_at, delayed)
         verdicts.append(verdict)
         alerting = connection.lifecycle in ALERTING and health in BAD
         newer = verdict.last_event_at and (connection.last_event_at is None
                                           or verdict.last_event_at > connection.last_event_at)
-        if (verdict.changed or reason != connection.health_reason or newer
+        if (verdict.changed or reason != connection.health_reason or newer or delayed != connection.data_delayed
                 or (connection.lifecycle in ALERTING and alerting != (cid in incidents))
                 or (health not in BAD and cid in tasks)):
             writes.append(verdict)
@@ -125,7 +127,8 @@ def _write(verdict, now):
     if row is None:
         db.session.rollback()
         return
-    values = {"health": verdict.health, "health_reason": verdict.reason, "updated_at": table.c.updated_at}
+    values = {"health": verdict.health, "health_reason": verdict.reason, "data_delayed": verdict.delayed,
+              "updated_at": table.c.updated_at}
     if verdict.health != row.health:
         db.session.add(HealthChange(connection_id=verdict.connection_id, from_health=row.health,
                                     to_health=verdict.health, reason=verdict.reason, created_at=now))

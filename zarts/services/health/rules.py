@@ -10,6 +10,9 @@ stale     no event within the expected cadence plus grace (active connections)
 degraded  events waiting for a retry; failed attempts; dead letters below the error threshold;
           provider throttling (429); rejected deliveries above a threshold
 healthy   none of the above
+
+What clients are told is decided apart (data_delayed): staleness and failures of accepted events
+count, rejected deliveries never do, since anyone can send those.
 """
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -110,13 +113,19 @@ def evaluate(stats, limits, now):
         ", and events arrive within the expected cadence" if stats.cadence else "")
 
 
-def _error(stats, limits, now):
+def data_delayed(stats, limits, now):
+    """Whether clients are told their data is delayed: it is stale, accepted events fail, or a sync
+    cannot run. Rejected deliveries (maybe forged) never make a client's card say so."""
+    return bool(_error(stats, limits, now, rejections=False) or _stale(stats, limits, now))
+
+
+def _error(stats, limits, now, rejections=True):
     found = []
     if stats.dead_letters >= limits["dead_letters_error"]:
         found.append(f"{_count(stats.dead_letters, 'event')} dead-lettered in the last "
                      f"{span(limits['dead_letter_window_seconds'])}: fix the cause, then retry them")
-    auth = _auth_rejections(stats, limits, now)
-    if auth >= limits["auth_rejections_error"]:
+    auth = _auth_rejections(stats, limits, now) if rejections else 0
+    if auth >= limits["auth_rejections_error"] and rejections:
         last = f" ({stats.last_rejection_reason})" if stats.last_rejection_reason else ""
         found.append(f"{_count(auth, 'delivery', 'deliveries')} rejected with a bad signature in the last "
                      f"{span(limits['auth_window_seconds'])}{last}: check the signing secret")

@@ -131,10 +131,13 @@ def _threshold_task(metric, old_status, new_status, current, now):
 
 
 def sync_incident(connection, now=None):
-    """Open one incident while a connection is error/stale; resolve it when health returns."""
+    """Open one incident while a connection's data is delayed for its client; resolve it when that ends.
+
+    Health alone (e.g. a storm of rejected, maybe forged, deliveries) is the admin's business.
+    """
     now = now or utcnow()
     incident = db.session.scalar(select(Incident).filter_by(open_key=connection.id))
-    if connection.health in ("error", "stale"):
+    if connection.data_delayed and connection.health in ("error", "stale"):
         if incident is None:
             incident = Incident(
                 connection_id=connection.id, client_id=connection.client_id, health=connection.health,

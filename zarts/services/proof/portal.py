@@ -33,7 +33,7 @@ def freshness(connection):
     if connection is None:
         return "Entered by your ZartsAlgo team", "ok"
     last = connection.last_success_at
-    if connection.health in ("stale", "error"):
+    if connection.data_delayed:
         since = last.strftime("%b %d, %H:%M UTC") if last else "setup"
         return f"Data delayed since {since}", "late"
     if last is None:
