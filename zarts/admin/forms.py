@@ -67,6 +67,9 @@ class ConnectionForm(FlaskForm):
     webhook_rate_limit_per_minute = IntegerField(
         "Rate limit (deliveries per minute)", validators=[Optional(), NumberRange(1, 100000)],
         description="Blank: no limit. Over it the endpoint answers 429 with Retry-After.")
+    raw_retention_days = IntegerField(
+        "Keep raw bodies (days)", validators=[Optional(), NumberRange(0, 3650)],
+        description="Blank: the server's setting (30 days unless changed); 0: forever. Summaries and records stay.")
     portal_visible = BooleanField("Visible on the client's portal", default=True)
     thresholds = FormField(HealthThresholdsForm, label="Health thresholds")
 
@@ -78,6 +81,7 @@ class ConnectionForm(FlaskForm):
             "retry_max_attempts": self.retry_max_attempts.data, "retry_base_seconds": self.retry_base_seconds.data,
             "expected_cadence_seconds": minutes * 60 if minutes else None,
             "webhook_rate_limit_per_minute": self.webhook_rate_limit_per_minute.data or None,
+            "raw_retention_days": self.raw_retention_days.data,
             "portal_visible": bool(self.portal_visible.data),
             "health_thresholds": {k: v for k, v in self.thresholds.data.items() if v is not None},
         }

@@ -9,12 +9,14 @@ from flask import current_app
 
 from ..queues import queue_name, redis_connection
 from .normalize import refresh_cards, sweep
+from .retention import purge_raw_bodies
 from .sync import check_health, schedule_syncs
 
 SWEEP_INTERVAL_SECONDS = 15
 HEALTH_INTERVAL_SECONDS = 60
 SYNC_SCHEDULE_INTERVAL_SECONDS = 30
 CARDS_INTERVAL_SECONDS = 15
+RETENTION_INTERVAL_SECONDS = 3600
 
 
 def start(app, interval=SWEEP_INTERVAL_SECONDS):
@@ -39,10 +41,12 @@ def _loop(app, interval):
 
 
 def _paced_tasks(app):
-    """Health check, sync scheduler and card catch-up, each at its own pace; one failing never stops the others."""
+    """Health check, sync scheduler, card catch-up and raw-body retention, each at its own pace; one
+    failing never stops the others."""
     for name, every, task in (("health", HEALTH_INTERVAL_SECONDS, check_health),
                               ("syncs", SYNC_SCHEDULE_INTERVAL_SECONDS, schedule_syncs),
-                              ("cards", CARDS_INTERVAL_SECONDS, refresh_cards)):
+                              ("cards", CARDS_INTERVAL_SECONDS, refresh_cards),
+                              ("retention", RETENTION_INTERVAL_SECONDS, purge_raw_bodies)):
         try:
             if _due(app, name, every):
                 task()

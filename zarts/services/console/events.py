@@ -9,6 +9,7 @@ from ...extensions import db
 from ...models import EVENT_STATUSES, AdminAction, Connection, RawEvent, SyncError, WebhookEvent
 from .. import audit
 from ..ingest import masking
+from ..pipeline import retention
 
 __all__ = ["EVENT_STATUSES", "list_events", "event_dict", "get_event", "detail", "view_raw"]
 
@@ -85,7 +86,7 @@ def detail(event):
         fields = masking.redact(record.fields or {}, current_app.config["PAYLOAD_SENSITIVE_KEYS"],
                                   max_string=FIELD_PREVIEW_CHARS, max_depth=3)
     return {"errors": errors, "actions": actions, "record": record, "fields": fields,
-            "timeline": timeline(errors, actions)}
+            "timeline": timeline(errors, actions), "raw_purged_at": retention.purged_at(event.id)}
 
 
 def timeline(errors, actions):
@@ -106,6 +107,7 @@ class RawView:
     shown: int
     content_type: str
     headers: dict
+    purged_at: object = None  # the retention period emptied the body then
 
     @property
     def truncated(self):
@@ -122,7 +124,7 @@ def view_raw(event, actor):
     if raw is not None:
         head = bytes(raw.body[:RAW_VIEW_BYTES])
         view = RawView(head.decode("utf-8", "replace"), len(raw.body), len(head), raw.content_type,
-                       dict(raw.headers or {}))
+                       dict(raw.headers or {}), raw.purged_at)
     audit.record(actor, "event.raw_view", "event", event.id, "", None,
                  {"bytes": view.size, "shown": view.shown} if view else {"bytes": None})
     db.session.commit()

@@ -178,9 +178,9 @@ def _drop_abandoned(events, counts, token):
 
 def plan_all(events):
     """Parse and map each event (no writes)."""
-    bodies = dict(db.session.execute(
-        select(RawEvent.webhook_event_id, RawEvent.body).where(RawEvent.webhook_event_id.in_([e.id for e in events]))
-    ).all())
+    bodies = {event_id: None if purged else body for event_id, body, purged in db.session.execute(
+        select(RawEvent.webhook_event_id, RawEvent.body, RawEvent.purged_at)
+        .where(RawEvent.webhook_event_id.in_([e.id for e in events])))}
     mappings = {}
     plans = []
     for event in events:
@@ -193,7 +193,7 @@ def plan_all(events):
 def plan(event, body, active_mapping):
     """Decide one event's fate from its raw body and the mapping in force."""
     if body is None:
-        return Plan(event, error=("parse", ValueError("raw body is missing")))
+        return Plan(event, error=("parse", ValueError("raw body is missing or was purged (retention period)")))
     try:
         payload = json.loads(bytes(body))
     except (ValueError, RecursionError) as exc:

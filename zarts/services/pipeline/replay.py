@@ -2,9 +2,10 @@
 from sqlalchemy import select, update
 
 from ...extensions import db
-from ...models import FINAL_STATUSES, WebhookEvent, utcnow
+from ...models import FINAL_STATUSES, RawEvent, WebhookEvent, utcnow
 from .. import DomainError, audit
 from ..ingest.handoff import hand_over
+from . import retention
 
 REPLAYABLE = ("normalized", "ignored", "dead_lettered", "retry_scheduled", "resolved_manually", "received", "queued")
 NOT_REPLAYABLE_SOURCES = ("manual",)  # hand-entered updates have no provider payload to map
@@ -31,7 +32,10 @@ def replay(event_ids, actor=None, reason=""):
     A replay is a fresh start: attempts reset, history (sync errors, audit) kept.
     """
     events = list(db.session.scalars(select(WebhookEvent).where(WebhookEvent.id.in_(list(event_ids)))))
-    events = [e for e in events if e.status in REPLAYABLE and e.source not in NOT_REPLAYABLE_SOURCES]
+    purged = set(db.session.scalars(select(RawEvent.webhook_event_id).where(
+        RawEvent.webhook_event_id.in_([e.id for e in events]), RawEvent.purged_at.is_not(None))))
+    events = [e for e in events if e.status in REPLAYABLE and e.source not in NOT_REPLAYABLE_SOURCES
+              and e.id not in purged]
     replayed = []
     for event in events:
         before = {"status": event.status, "attempts": event.attempts}
@@ -51,6 +55,8 @@ def replay_event(event, actor=None, reason="", shown_status=None):
         raise DomainError(f"a {event.source} event has no provider payload to replay")
     if status not in REPLAYABLE:
         raise DomainError(f"an event that is {_words(status)} cannot be replayed")
+    if (purged := retention.purged_at(event.id)) is not None:
+        raise DomainError(f"its raw body was purged on {purged:%Y-%m-%d} (retention period): there is nothing to replay")
     if not replay([event.id], actor, reason):
         raise _changed(event, status)
 

@@ -23,14 +23,16 @@ CHECKLIST_STEPS = (
 )
 AUDITED_FIELDS = ("name", "owner_id", "reason", "lifecycle", "paused_reason", "retry_max_attempts",
                   "retry_base_seconds", "expected_cadence_seconds", "portal_visible",
-                  "webhook_rate_limit_per_minute", "health_thresholds")
+                  "webhook_rate_limit_per_minute", "health_thresholds", "raw_retention_days")
 LIMITS = {  # key: (lowest, highest, label)
     "retry_max_attempts": (1, 20, "max attempts"),
     "retry_base_seconds": (1, 86400, "retry base seconds"),
     "expected_cadence_seconds": (60, 90 * 86400, "expected cadence"),
     "webhook_rate_limit_per_minute": (1, 100000, "deliveries per minute"),
+    "raw_retention_days": (0, 3650, "raw body retention (days)"),
 }
-OPTIONAL_SETTINGS = ("expected_cadence_seconds", "webhook_rate_limit_per_minute")  # None: no check
+# None: no check, no limit, or (retention) the RAW_RETENTION_DAYS setting.
+OPTIONAL_SETTINGS = ("expected_cadence_seconds", "webhook_rate_limit_per_minute", "raw_retention_days")
 MAX_OVERLAP_HOURS = 720
 PROVIDER_FIELDS = ("name", "kind", "signature_scheme", "docs_url", "auth_notes", "scopes_notes")
 
