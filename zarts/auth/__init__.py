@@ -1,4 +1,5 @@
 """Login, logout and the role gates every other blueprint uses."""
+import re
 from functools import wraps
 
 from flask import abort, redirect, request, url_for
@@ -6,6 +7,9 @@ from flask_htmx import make_response as htmx_response
 from flask_login import current_user
 
 from ..extensions import db, login_manager
+from ..security import MAX_ID
+
+SESSION_ID = re.compile(r"([0-9]{1,19}):([0-9]{1,9})")  # User.get_id(): "<id>:<session version>"
 
 
 def init_app(app):
@@ -18,9 +22,14 @@ def init_app(app):
 
 @login_manager.user_loader
 def load_user(user_id):
+    """The user of a session or remember cookie, only while its session version is the current one."""
     from ..models import User
 
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    match = SESSION_ID.fullmatch(user_id or "")
+    if match is None or int(match[1]) > MAX_ID:
+        return None
+    user = db.session.get(User, int(match[1]))
+    return user if user is not None and user.session_version == int(match[2]) else None
 
 
 @login_manager.unauthorized_handler

@@ -1,20 +1,23 @@
 """/login and /logout."""
+import unicodedata
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..security import LOGIN_LIMITS, limiter
+from ..extensions import db
+from ..security import ACCOUNT_LOGIN_LIMITS, LOGIN_LIMITS, limiter, submitted_account
 from ..services.setup import accounts
 from .forms import LoginForm
 
 bp = Blueprint("auth", __name__)
 
 
-
 def _safe_next(target):
     """Only same-site relative paths may be redirect targets after login."""
     if not target:
+        return None
+    if any(unicodedata.category(char) == "Cc" for char in target):  # CR/LF cannot go into a Location header
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
@@ -24,6 +27,7 @@ def _safe_next(target):
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(LOGIN_LIMITS, methods=["POST"])
+@limiter.limit(ACCOUNT_LOGIN_LIMITS, key_func=submitted_account, methods=["POST"])
 def login():
     """Show the login form; on valid credentials send the user home."""
     if current_user.is_authenticated:
@@ -41,7 +45,9 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """End the session (POST only, so a link cannot log anyone out)."""
+    """End the session (POST only, so a link cannot log anyone out), and every copy of it."""
+    accounts.revoke_sessions(current_user)
+    db.session.commit()
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))

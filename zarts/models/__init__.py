@@ -23,6 +23,7 @@ from .events import (
 )
 from .health import SIGNAL_KINDS, HealthSignal
 from .imports import IMPORT_STATUSES, CsvImport, CsvImportChunk
+from .limits import RateLimitCounter
 from .operations import BULK_KINDS, BULK_STATUSES, BulkOperation
 from .outcomes import (
     AGGREGATIONS,
@@ -45,5 +46,5 @@ __all__ = [
     "RawEvent", "SyncError", "WebhookEvent", "BULK_KINDS", "BULK_STATUSES", "BulkOperation", "AGGREGATIONS", "DIRECTIONS", "PERIODS",
     "BASELINE_MODES", "IMPORT_STATUSES", "CsvImport", "CsvImportChunk",
     "AdminTask", "Incident", "MetricDefinition", "PortalCard", "ReportNote", "utcnow",
-    "SIGNAL_KINDS", "HealthSignal", "OPEN_SYNC_STATUSES", "SYNC_MODES", "SYNC_RUN_STATUSES", "SyncRun",
+    "SIGNAL_KINDS", "HealthSignal", "RateLimitCounter", "OPEN_SYNC_STATUSES", "SYNC_MODES", "SYNC_RUN_STATUSES", "SyncRun",
 ]

@@ -1,14 +1,14 @@
-"""Clients and users: creation with validation, and password authentication."""
+"""Clients and users: creation with validation, password authentication and changes, session revocation."""
 import re
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import func
+from sqlalchemy import func, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ...extensions import db
 from ...models import ROLES, Client, User, utcnow
-from .. import DomainError
+from .. import DomainError, audit
 
 SLUG_RE = re.compile(r"[^a-z0-9]+")
 MIN_PASSWORD = 8
@@ -58,8 +58,7 @@ def create_user(email, password, role, client_slug=None, name=""):
     email = normalize_email(email)
     if role not in ROLES:
         raise DomainError(f"role must be one of {', '.join(ROLES)}")
-    if len(password or "") < MIN_PASSWORD:
-        raise DomainError(f"password must be at least {MIN_PASSWORD} characters")
+    _check_password(password)
     if role == "client" and not client_slug:
         raise DomainError("a client user needs --client SLUG")
     if role == "admin" and client_slug:
@@ -72,6 +71,30 @@ def create_user(email, password, role, client_slug=None, name=""):
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def _check_password(password):
+    """DomainError unless the password is acceptable for an account."""
+    if len(password or "") < MIN_PASSWORD:
+        raise DomainError(f"password must be at least {MIN_PASSWORD} characters")
+
+
+def change_password(user, new_password, actor=None):
+    """Set a new password (checked as at creation) and log the user out of every session; audited."""
+    _check_password(new_password)
+    user.set_password(new_password, current_app.config["PASSWORD_HASH_METHOD"])
+    revoke_sessions(user)
+    audit.record(actor, "user.change_password", "user", user.id, after={"sessions_revoked": True})
+    db.session.flush()
+    return user
+
+
+def revoke_sessions(user):
+    """Bump the user's session version: every session and remember cookie issued so far stops working.
+
+    An UPDATE of the stored value, so two revocations at once both count (the caller commits).
+    """
+    db.session.execute(update(User).where(User.id == user.id).values(session_version=User.session_version + 1))
 
 
 def get_user(email):
