@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from tests.factories import deliver, drain, make_connection
+from tests.factories import deliver, drain, make_connection, make_user
 from zarts.extensions import db
 from zarts.models import (
     AdminTask,
@@ -18,6 +18,7 @@ from zarts.models import (
 )
 from zarts.providers import definition
 from zarts.services.pipeline import claims, records, replay, sweeper
+from zarts.services.setup import lifecycle
 
 
 def sample(provider_key, event_type):
@@ -169,15 +170,17 @@ def test_transient_failures_dead_letter_when_attempts_run_out(app, client, monke
 
 def test_paused_connection_holds_events_until_resumed(app, client):
     connection, secret = make_connection("shopify")
-    connection.lifecycle = "paused"
-    db.session.commit()
+    admin = make_user("admin")
+    for key in lifecycle.GATE_STEPS:
+        lifecycle.set_step(connection, key, True, admin)
+    lifecycle.transition(connection, "active", admin)
+    lifecycle.transition(connection, "paused", admin, "the client asked us to hold it for a week")
     event = event_of(deliver(client, connection, secret, "orders/create"))
     assert event.status in ("received", "queued")
     event.received_at = utcnow() - timedelta(hours=1)
     db.session.commit()
     assert sweeper.sweep()["handed_over"] == 0
-    connection.lifecycle = "active"
-    db.session.commit()
+    lifecycle.transition(connection, "active", admin)  # resumed: what waited is handed over at once
     assert sweeper.sweep()["handed_over"] == 1
     drain()
     db.session.expire_all()

@@ -115,8 +115,8 @@ def test_a_locked_sqlite_file_answers_503_and_stores_nothing(app, client):
     connection, secret = make_connection("github")
     path = connection.ingest_path
     assert deliver(client, path, secret).status_code == 202
-    path = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database
-    holder = sqlite3.connect(path, timeout=1, isolation_level=None)
+    db_file = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database
+    holder = sqlite3.connect(db_file, timeout=1, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")  # another process holds the write lock and never lets go
     try:  # the write waits out SQLite's busy timeout (5 s), then gives up
         response = deliver(client, path, secret)

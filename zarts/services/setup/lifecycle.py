@@ -5,7 +5,10 @@ Every move to `active` (activation and resume alike) needs checklist steps 1-5 d
 """
 from datetime import datetime
 
-from ...models import LIFECYCLES, utcnow
+from sqlalchemy import update
+
+from ...extensions import db
+from ...models import LIFECYCLES, WebhookEvent, utcnow
 from .. import DomainError, audit
 from .connections import CHECKLIST_STEPS, commit, new_checklist
 
@@ -81,6 +84,10 @@ def transition(connection, to, actor, reason=""):
     if to == "paused" and not reason:
         raise DomainError("a reason is required to pause a connection")
     before = {"lifecycle": connection.lifecycle, "paused_reason": connection.paused_reason}
+    if connection.lifecycle == "paused":  # what waited during the pause is due now, not a grace later
+        table = WebhookEvent.__table__
+        db.session.execute(update(table).where(table.c.connection_id == connection.id, table.c.status == "queued")
+                           .values(next_attempt_at=utcnow()))
     connection.lifecycle = to
     connection.paused_reason = reason if to == "paused" else None
     audit.record(actor, f"connection.{verb}", "connection", connection.id, reason, before,
