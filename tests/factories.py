@@ -25,11 +25,25 @@ def make_user(role="admin", client=None, email=None, password=PASSWORD):
     return user
 
 
-def make_connection(provider_key="stripe", client=None, owner=None, reason="Feeds the revenue card"):
-    """A new connection; returns (connection, plaintext secret)."""
+def make_connection(provider_key="stripe", client=None, owner=None, reason="Feeds the revenue card", live=False):
+    """A new connection; returns (connection, plaintext secret).
+
+    It starts in draft, where everything it receives is test data; live=True puts it straight in
+    active (the onboarding gate has tests of its own), so what it receives counts.
+    """
+    import secrets
+
+    from zarts.providers import definition
+
     client = client or make_client()
     owner = owner or make_user("admin")
-    connection, secret = connections.create_connection(provider_key, client.slug, owner.email, reason)
+    pasted = None  # as the admin would: the secret the provider's dashboard shows, where it issues one
+    if ((definition(provider_key) or {}).get("secret") or {}).get("issued_by") == "provider":
+        pasted = "whsec_" + secrets.token_urlsafe(24) if provider_key == "stripe" else "shpss_" + secrets.token_hex(16)
+    connection, secret = connections.create_connection(provider_key, client.slug, owner.email, reason, secret=pasted)
+    secret = pasted or secret
+    if live:
+        connection.lifecycle = "active"
     db.session.commit()
     return connection, secret
 
@@ -81,3 +95,26 @@ def deliver(client, connection, secret, event_type=None, payload=None, msg_id=No
     response = client.post(connection.ingest_path, data=body, headers=headers)
     drain()
     return response
+
+
+def go_live(connection, admin=None, metric_name="revenue"):
+    """Take a webhook connection through the real onboarding gate, on real evidence: access
+    confirmed, a test event sent and its counts reviewed, a metric with its story published, then
+    active. Returns the published metric."""
+    from zarts.services.proof import metrics
+    from zarts.services.setup import gate, lifecycle, onboarding
+
+    admin = admin or connection.owner
+    gate.confirm_access(connection, admin, "Checked the account, the provider's docs, its auth model and scopes")
+    onboarding.send_test_event(connection, admin)
+    drain()
+    db.session.rollback()
+    gate.review_test_data(connection, admin)
+    metric = metrics.save_metric(connection.client, {
+        "name": "Monthly revenue", "metric_name": metric_name, "connection_id": connection.id, "period": "month",
+        "unit": "USD", "client_meaning": "What customers paid this month.", "aggregation": "sum",
+        "baseline_value": "900", "next_action": "We review the month with you on the 1st."}, admin)
+    metrics.publish(metric, admin)
+    db.session.commit()
+    lifecycle.transition(connection, "active", admin)
+    return metric

@@ -12,7 +12,7 @@ from zarts.services.ingest import secrets, targets
 from zarts.services.setup import lifecycle
 
 HX = {"HX-Request": "true"}
-SECRET_RE = re.compile(r'class="secret-value">([^<]+)<')
+SECRET_RE = re.compile(r'class="secret-value"[^>]*>([^<]+)<')
 
 
 def audit_rows(action, connection_id):
@@ -27,9 +27,22 @@ def reload(connection_id):
 
 
 def ready(connection, actor):
-    """Tick onboarding steps 1-5 so the connection may go active."""
-    for key in lifecycle.GATE_STEPS:
-        lifecycle.set_step(connection, key, True, actor)
+    """Onboarding steps 1-5 done on real evidence, so the connection may go active (not yet active)."""
+    from tests.factories import drain
+    from zarts.services.proof import metrics
+    from zarts.services.setup import gate, onboarding
+
+    gate.confirm_access(connection, actor, "Checked the account, docs, auth model and scopes")
+    onboarding.send_test_event(connection, actor)
+    drain()
+    db.session.rollback()
+    gate.review_test_data(connection, actor)
+    metric = metrics.save_metric(connection.client, {
+        "name": "Monthly revenue", "metric_name": "revenue", "connection_id": connection.id, "period": "month",
+        "unit": "USD", "client_meaning": "What customers paid.", "baseline_value": "900",
+        "next_action": "We review the month with you."}, actor)
+    metrics.publish(metric, actor)
+    db.session.commit()
 
 
 def create_form(client_row, owner, **extra):
@@ -93,11 +106,11 @@ def test_owner_must_be_an_admin(app, client, admin):
 def test_list_and_detail(app, client, admin):
     connection, _ = make_connection("github", owner=admin)
     listing = client.get("/admin/connections").get_data(as_text=True)
-    assert connection.name in listing and "0/6" in listing
+    assert connection.name in listing and "1/6" in listing  # step 2: its secret is set
     detail = client.get(f"/admin/connections/{connection.id}").get_data(as_text=True)
     for text in (connection.reason, connection.ingest_path, "Onboarding checklist", "Manual update", "Rotate secret"):
         assert text in detail
-    assert 'hx-confirm="Disconnect' in detail and 'hx-confirm="Issue a new secret' in detail
+    assert 'hx-confirm="Disconnect' in detail and 'hx-confirm="Put a new secret in force' in detail
 
 
 def test_edit_updates_and_audits_only_what_changed(app, client, admin):

@@ -17,7 +17,7 @@ def form(**extra):
 
 
 def test_manual_update_records_and_shows_the_result(app, client, admin):
-    connection, _ = make_connection("stripe", owner=admin)
+    connection, _ = make_connection("stripe", owner=admin, live=True)
     response = client.post(f"/admin/connections/{connection.id}/manual", data=form(), headers=HX)
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and response.headers["HX-Trigger"] == json.dumps({"manual-update-saved": connection.id})

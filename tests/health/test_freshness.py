@@ -68,6 +68,9 @@ def test_forged_deliveries_never_change_what_the_client_sees(app, client, login)
     deliver(client, connection, secret)
     for event in db.session.scalars(db.select(WebhookEvent).filter_by(connection_id=connection.id)):
         event.received_at -= timedelta(minutes=10)  # the last real delivery came a while ago
+    row = db.session.get(Connection, connection.id)
+    row.last_event_at -= timedelta(minutes=10)
+    row.last_success_at -= timedelta(minutes=10)
     db.session.commit()
     for _ in range(5):
         body, headers = signed_delivery("stripe", "whsec_wrong")

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
-from tests.factories import deliver, make_connection, signed_delivery
+from tests.factories import deliver, go_live, make_connection, signed_delivery
 from tests.health.conftest import set_active
 from zarts.extensions import db
 from zarts.models import (
@@ -77,10 +77,16 @@ def forged(client, connection, times=1):
         assert client.post(connection.ingest_path, data=body, headers=headers).status_code == 401
 
 
-def test_a_new_connection_is_healthy_with_no_events(app):
+def test_a_new_connection_awaits_its_first_live_delivery_and_a_test_event_does_not_count(app, client):
     connection, _ = live()
     checks.check()
-    assert (state(connection).health, state(connection).health_reason) == ("healthy", "No events yet")
+    assert (state(connection).health, state(connection).health_reason) == (
+        "awaiting", "Awaiting the first live delivery")
+    draft, draft_secret = make_connection("stripe")  # everything a draft receives is test data
+    assert deliver(client, draft, draft_secret).status_code == 202
+    checks.check()
+    row = state(draft)
+    assert row.health == "awaiting" and row.last_event_at is None and row.last_success_at is None
 
 
 def test_stale_opens_one_incident_and_task_then_recovers_on_the_next_event(app, client):
@@ -94,7 +100,7 @@ def test_stale_opens_one_incident_and_task_then_recovers_on_the_next_event(app, 
     row = state(connection)
     assert row.health == "stale" and row.health_reason.startswith("No events since ")
     assert "expected every 1 h, plus 15 min grace" in row.health_reason and row.health_changed_at
-    assert changes(connection) == [("healthy", "stale")]
+    assert changes(connection) == [("awaiting", "healthy"), ("healthy", "stale")]
     [incident] = incidents(connection)
     assert incident.status == "open" and incident.health == "stale" and incident.reason == row.health_reason
     [task] = tasks(connection)
@@ -102,11 +108,11 @@ def test_stale_opens_one_incident_and_task_then_recovers_on_the_next_event(app, 
 
     checks.check()  # checking again changes nothing: still one incident, one task, one change
     checks.check()
-    assert len(incidents(connection)) == 1 and len(tasks(connection)) == 1 and len(changes(connection)) == 1
+    assert len(incidents(connection)) == 1 and len(tasks(connection)) == 1 and len(changes(connection)) == 2
 
     assert deliver(client, connection, secret).status_code == 202  # the batch's health hook recovers it
     row = state(connection)
-    assert row.health == "healthy" and changes(connection) == [("healthy", "stale"), ("stale", "healthy")]
+    assert row.health == "healthy" and changes(connection) == [("awaiting", "healthy"), ("healthy", "stale"), ("stale", "healthy")]
     [incident] = incidents(connection)
     assert incident.status == "resolved" and incident.open_key is None and incident.details["resolution"] == "recovered"
     [task] = tasks(connection)
@@ -123,7 +129,7 @@ def test_no_success_for_twice_the_cadence_is_an_error_and_a_new_incident_each_ti
     checks.check()
     row = state(connection)
     assert row.health == "error" and row.health_reason.startswith("No successful update since ")
-    assert changes(connection) == [("healthy", "stale"), ("stale", "error")]
+    assert changes(connection) == [("awaiting", "healthy"), ("healthy", "stale"), ("stale", "error")]
     [incident] = incidents(connection)  # the same incident, now saying error
     assert incident.status == "open" and incident.health == "error" and len(tasks(connection)) == 1
     deliver(client, connection, secret)
@@ -201,7 +207,7 @@ def test_thresholds_are_configurable_per_connection(app, client):
     forged(client, strict, 2)
     forged(client, lenient, 2)
     checks.check()
-    assert state(strict).health == "error" and state(lenient).health == "healthy"
+    assert state(strict).health == "error" and state(lenient).health == "awaiting"
 
 
 def test_drafts_are_checked_without_alerts_and_disconnected_ones_close_theirs(app, client):
@@ -236,13 +242,11 @@ def test_silence_counts_from_going_live(app, client):
     db.session.commit()
     travel(connection, 10 * HOUR)  # created long ago, still in draft: silence is expected
     checks.check()
-    assert state(connection).health == "healthy"
+    assert state(connection).health == "awaiting"
     connection = state(connection)
-    connection.checklist = {key: {"done": True} for key in lifecycle.GATE_STEPS}
-    db.session.commit()
-    lifecycle.transition(connection, "active", connection.owner)
+    go_live(connection)
     checks.check()
-    assert state(connection).health == "healthy"  # live for a moment only
+    assert state(connection).health == "awaiting"  # live for a moment only, and no live event yet
     actions = AdminAction.__table__
     db.session.execute(update(actions).where(actions.c.action == "connection.activate")
                        .values(created_at=utcnow() - timedelta(minutes=90)))

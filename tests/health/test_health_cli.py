@@ -35,14 +35,14 @@ def test_health_recomputes_and_prints_each_connection_with_its_reason(app, runne
     by_id = {row["id"]: row for row in data["connections"]}
     assert data["count"] == 3
     assert (by_id[quiet.id]["health"], by_id[quiet.id]["reason"], by_id[quiet.id]["checked"]) == (
-        "healthy", "No events yet", True)
-    assert by_id[rejected.id]["health"] == "error" and by_id[rejected.id]["changed_from"] == "healthy"
+        "awaiting", "Awaiting the first live delivery", True)
+    assert by_id[rejected.id]["health"] == "error" and by_id[rejected.id]["changed_from"] == "awaiting"
     assert "rejected with a bad signature" in by_id[rejected.id]["reason"]
     assert by_id[paused.id]["checked"] is False and by_id[paused.id]["lifecycle"] == "paused"
 
     text = zarts(runner, "health").stdout
     assert "error: 5 deliveries rejected with a bad signature" in text and "not checked: paused" in text
-    assert "(was healthy)" not in text  # the first run recorded the change; this one changed nothing
+    assert "(was awaiting)" not in text  # the first run recorded the change; this one changed nothing
 
 
 def test_sync_runs_once_and_prints_the_counts(app, runner, fake_source, sync_connection):

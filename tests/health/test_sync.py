@@ -37,6 +37,7 @@ def run_once(connection):
 
 
 def test_pages_through_five_pages_and_creates_each_record_once(app, fake_source, sync_connection):
+    set_active(sync_connection)  # live data: it stamps the connection's last success
     run = run_once(sync_connection)
     assert run.status == "succeeded", run.error
     assert (run.pages, run.fetched, run.stored, run.duplicate) == (5, 23, 23, 0)

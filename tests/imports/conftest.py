@@ -23,7 +23,7 @@ def leads_file(n=3, **kwargs):
 @pytest.fixture
 def connection(app):
     """A manual_csv_import connection (its owner is an admin)."""
-    return make_connection("manual_csv_import", reason="Leads from the client's CRM export")[0]
+    return make_connection("manual_csv_import", reason="Leads from the client's CRM export", live=True)[0]
 
 
 def upload(connection, data, filename="leads.csv"):

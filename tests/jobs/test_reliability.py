@@ -59,13 +59,13 @@ def _object_event(i, k):
         event_type, payload = "charge.succeeded", _sample("stripe", "charge.succeeded")
         amount = 1000 * (i + 1) + k
         payload["data"]["object"].update(id=f"ch_rel_{i}", amount=amount)
-        metrics, status = {"revenue": Decimal(amount) / 100, "payments": 1}, "paid"
+        metrics, status = {"revenue": Decimal(amount) / 100, "payments": 1, "failed_payments": 0}, "paid"
     else:
         event_type = "customer.subscription.created" if k == 0 else "customer.subscription.deleted"
         payload = _sample("stripe", event_type)
         payload["data"]["object"]["id"] = f"sub_rel_{i}"
         status = "active" if k == 0 else "canceled"
-        metrics = {"active_subscriptions": 1 if k == 0 else 0}
+        metrics = {"active_subscriptions": 1 if k == 0 else 0, "past_due_subscriptions": 0}
     payload["created"] = 1793541000 + 60 * k  # the mapping's version: newer k wins
     return "stripe", event_type, payload, (kind, payload["data"]["object"]["id"], status, metrics)
 
@@ -90,7 +90,7 @@ def workload(seed):
 
 def store_events(client, seed=7):
     """POST the workload to two connections; (ids of stored events, expected state by record key)."""
-    connections = {key: make_connection(key) for key in ("stripe", "standard_webhooks")}
+    connections = {key: make_connection(key, live=True) for key in ("stripe", "standard_webhooks")}
     deliveries, expected = workload(seed)
     ids = []
     for msg_id, provider, event_type, payload in deliveries:

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from tests.factories import deliver, drain, make_connection, make_user
+from tests.factories import deliver, drain, go_live, make_connection, make_user
 from zarts.extensions import db
 from zarts.models import (
     AdminTask,
@@ -31,7 +31,7 @@ def event_of(response):
 
 
 def test_a_stripe_charge_becomes_a_payment_with_revenue(app, client):
-    connection, secret = make_connection("stripe")
+    connection, secret = make_connection("stripe", live=True)
     event = event_of(deliver(client, connection, secret, "charge.succeeded"))
     assert event.status == "normalized" and event.outcome == "created" and event.attempts == 1
     record = event.normalized_event
@@ -51,7 +51,7 @@ def test_every_shipped_sample_normalizes(app, client):
 
 
 def test_a_newer_event_updates_and_replaces_the_metric(app, client):
-    connection, secret = make_connection("stripe")
+    connection, secret = make_connection("stripe", live=True)
     created = sample("stripe", "customer.subscription.created")
     deleted = sample("stripe", "customer.subscription.deleted")
     deleted["data"]["object"]["id"] = created["data"]["object"]["id"]
@@ -171,9 +171,7 @@ def test_transient_failures_dead_letter_when_attempts_run_out(app, client, monke
 def test_paused_connection_holds_events_until_resumed(app, client):
     connection, secret = make_connection("shopify")
     admin = make_user("admin")
-    for key in lifecycle.GATE_STEPS:
-        lifecycle.set_step(connection, key, True, admin)
-    lifecycle.transition(connection, "active", admin)
+    go_live(connection, admin, metric_name="orders")
     lifecycle.transition(connection, "paused", admin, "the client asked us to hold it for a week")
     event = event_of(deliver(client, connection, secret, "orders/create"))
     assert event.status in ("received", "queued")
@@ -245,7 +243,7 @@ def test_manual_update_lands_as_a_normalized_record_and_is_audited(app, client):
     from zarts.services import DomainError
     from zarts.services.pipeline import manual
 
-    connection, _ = make_connection("manual_csv_import")
+    connection, _ = make_connection("manual_csv_import", live=True)
     with pytest.raises(DomainError):
         manual.manual_update(connection, connection.owner, "", "lead", "L-1")
     event = manual.manual_update(

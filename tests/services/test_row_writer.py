@@ -15,7 +15,8 @@ EVENTS, RAWS = WebhookEvent.__table__, RawEvent.__table__
 
 def event_row(connection_id, key, **extra):
     when = datetime(2026, 11, 27, 8, 30, 15, 123456, tzinfo=timezone.utc)
-    return {"connection_id": connection_id, "source": "webhook", "dedupe_key": key, "event_type": "lead.created",
+    return {"connection_id": connection_id, "source": "webhook", "mode": "live", "dedupe_key": key,
+            "event_type": "lead.created",
             "status": "received", "status_reason": None, "attempts": 0,
             "payload_summary": {"keys": [{"key": "naïve ✓", "value": None}], "n": 1.5},
             "body_sha256": "ab" * 32, "duplicate_count": 0, "received_at": when, "processed_at": None, **extra}

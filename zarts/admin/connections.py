@@ -10,7 +10,7 @@ from ..models import Client, Connection, HealthChange, User
 from ..providers import definitions
 from ..services import DomainError
 from ..services.setup import connections as connection_service
-from ..services.setup import lifecycle, onboarding
+from ..services.setup import gate, lifecycle, onboarding
 from .blueprint import bp
 from .forms import ConnectionForm, LifecycleForm, ManualUpdateForm, RotateForm
 
@@ -39,7 +39,7 @@ def connections():
                                       joinedload(Connection.owner))
         .order_by(Connection.client_id, Connection.id)
     ).all()
-    progress = {c.id: sum(1 for step in lifecycle.checklist(c) if step["done"]) for c in rows}
+    progress = {c.id: sum(1 for step in gate.steps(c) if step["done"]) for c in rows}
     return render_template("admin/connections.html", connections=rows, progress=progress)
 
 
@@ -58,7 +58,7 @@ def connection_new():
         try:
             connection, secret = connection_service.create_connection(
                 form.provider.data, form.client.data, owner.email if owner else "", values.pop("reason"),
-                values.pop("name"), actor=current_user, settings=values)
+                values.pop("name"), actor=current_user, settings=values, secret=form.secret.data or None)
             connection_service.commit()
         except DomainError as exc:
             db.session.rollback()
@@ -88,24 +88,24 @@ def _detail_page(connection, new_secret=None, created=False):
     )
 
 
-def secret_context(connection, new_secret=None, form=None, error=None):
+def secret_context(connection, new_secret=None, form=None, error=None, rotated=False):
     """What admin/_secret.html needs; new_secret only in the response that issued it."""
     form = form or RotateForm(formdata=None, overlap_hours=current_app.config["SECRET_ROTATION_OVERLAP_HOURS"])
     return {"connection": connection, "new_secret": new_secret, "rotate_form": form, "secret_error": error,
-            "previous_until": connection_service.previous_secret_valid_until(connection)}
+            "secret_rotated": rotated, "previous_until": connection_service.previous_secret_valid_until(connection)}
 
 
 def lifecycle_context(connection, error=None, form=None):
     """What admin/_lifecycle.html needs."""
     return {"connection": connection, "targets": lifecycle.allowed_targets(connection),
-            "missing": lifecycle.missing_steps(connection), "lifecycle_error": error,
+            "missing": gate.missing(connection), "lifecycle_error": error,
             "lifecycle_form": form or LifecycleForm(formdata=None)}
 
 
 def checklist_context(connection, error=None, test_result=None):
     """What admin/_checklist.html needs."""
-    return {"connection": connection, "steps": lifecycle.checklist(connection),
-            "review": onboarding.test_review(connection), "checklist_error": error, "test_result": test_result,
+    return {"connection": connection, "steps": gate.steps(connection),
+            "review": gate.test_review(connection), "checklist_error": error, "test_result": test_result,
             "testable": connection.lifecycle in onboarding.TESTABLE and connection.provider.kind == "webhook"}
 
 
@@ -136,20 +136,27 @@ def connection_edit(connection_id):
 
 @bp.route("/connections/<int:connection_id>/rotate", methods=["POST"])
 def connection_rotate(connection_id):
-    """Issue a new secret, keeping the old one valid for the chosen overlap; shows the new one once."""
+    """Put a new secret in force (the provider's, pasted, or a generated one, shown once), keeping
+    the old one valid for the chosen overlap."""
     connection = connection_or_404(connection_id)
     form = RotateForm()
     secret = error = None
+    rotated = False
     if form.validate_on_submit():
         try:
-            secret = connection_service.rotate_secret(connection, current_user, form.overlap_hours.data)
+            secret = connection_service.rotate_secret(connection, current_user, form.overlap_hours.data,
+                                                      secret=form.secret.data or None)
+            rotated = True
         except DomainError as exc:
             db.session.rollback()
             error = str(exc)
     if not htmx:
-        if secret is None:
+        if not rotated:
             flash(error or "Choose an overlap from 0 to 720 hours.", "error")
             return redirect(url_for("admin.connection_detail", connection_id=connection.id))
+        if secret is None:
+            flash("The provider's new secret is in force.", "success")
+            return redirect(url_for("admin.connection_detail", connection_id=connection.id))
         return htmx_response(_detail_page(connection, new_secret=secret), 200, NO_STORE)
-    page = render_template("admin/_secret.html", **secret_context(connection, secret, form, error))
-    return htmx_response(page, 200, NO_STORE, trigger={"secret-rotated": connection.id} if secret else None)
+    page = render_template("admin/_secret.html", **secret_context(connection, secret, form, error, rotated))
+    return htmx_response(page, 200, NO_STORE, trigger={"secret-rotated": connection.id} if rotated else None)

@@ -57,6 +57,9 @@ class ConnectionForm(FlaskForm):
     owner_id = SelectField("Owner (admin)", coerce=int, validators=[InputRequired()])
     reason = TextAreaField("Reason", validators=[DataRequired(), Length(max=2000)],
                            description="Why this connection exists: which card or report it feeds.")
+    secret = PasswordField("Signing secret from the provider", validators=[Optional(), Length(max=500)],
+                           description="Stripe, Shopify and Svix-based senders issue it: paste it here. "
+                                       "Blank: zarts generates one and shows it once, for you to give the provider.")
     retry_max_attempts = IntegerField("Max attempts", default=5, validators=[InputRequired(), NumberRange(1, 20)])
     retry_base_seconds = IntegerField("Retry base (seconds)", default=120,
                                       validators=[InputRequired(), NumberRange(1, 86400)],
@@ -95,6 +98,8 @@ class LifecycleForm(FlaskForm):
 class RotateForm(FlaskForm):
     overlap_hours = IntegerField("Keep the old secret valid for (hours)",
                                  validators=[InputRequired(), NumberRange(0, MAX_OVERLAP_HOURS)])
+    secret = PasswordField("The provider's new secret", validators=[Optional(), Length(max=500)],
+                           description="Blank: zarts generates one and shows it once.")
 
 
 class MappingForm(FlaskForm):

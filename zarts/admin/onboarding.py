@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from ..extensions import db, htmx
 from ..services import DomainError
-from ..services.setup import lifecycle, onboarding
+from ..services.setup import gate, lifecycle, onboarding
 from .blueprint import bp
 from .connections import checklist_context, connection_or_404, lifecycle_context
 from .forms import LifecycleForm
@@ -51,11 +51,19 @@ def connection_checklist(connection_id):
 
 @bp.route("/connections/<int:connection_id>/checklist/<step>", methods=["POST"])
 def connection_checklist_step(connection_id, step):
-    """Mark one step done (done=1) or not done (done=0), recording who and when."""
+    """What a person does on the checklist: confirm step 1 with a note (done=1) or take it back
+    (done=0); record the review of the test counts (step 4). The other steps are done by evidence."""
     connection = connection_or_404(connection_id)
     error = None
     try:
-        lifecycle.set_step(connection, step, request.form.get("done") == "1", current_user)
+        if step == "access" and request.form.get("done") == "1":
+            gate.confirm_access(connection, current_user, request.form.get("note", ""))
+        elif step == "access":
+            gate.reopen_access(connection, current_user)
+        elif step == "test_event":
+            gate.review_test_data(connection, current_user)
+        else:
+            raise DomainError("this step is done by what exists, not by a click: follow its link")
     except DomainError as exc:
         db.session.rollback()
         error = str(exc)
@@ -85,5 +93,4 @@ def connection_test_event(connection_id):
 def connection_test_review(connection_id):
     """The review counts of the connection's test deliveries (polls while some are still pending)."""
     connection = connection_or_404(connection_id)
-    return render_template("admin/_test_review.html", connection=connection,
-                           review=onboarding.test_review(connection))
+    return render_template("admin/_test_review.html", connection=connection, review=gate.test_review(connection))

@@ -15,6 +15,7 @@ from .events import (
     EVENT_SOURCES,
     EVENT_STATUSES,
     FINAL_STATUSES,
+    MODES,
     MetricValue,
     NormalizedEvent,
     RawEvent,
@@ -42,7 +43,7 @@ from .types import utcnow
 __all__ = [
     "ROLES", "Client", "User", "AdminAction", "HEALTHS", "LIFECYCLES", "PROVIDER_KINDS",
     "SIGNATURE_SCHEMES", "Connection", "ConnectionMapping", "HealthChange", "Provider",
-    "EVENT_SOURCES", "EVENT_STATUSES", "FINAL_STATUSES", "MetricValue", "NormalizedEvent",
+    "EVENT_SOURCES", "EVENT_STATUSES", "MODES", "FINAL_STATUSES", "MetricValue", "NormalizedEvent",
     "RawEvent", "SyncError", "WebhookEvent", "BULK_KINDS", "BULK_STATUSES", "BulkOperation", "AGGREGATIONS", "DIRECTIONS", "PERIODS",
     "BASELINE_MODES", "IMPORT_STATUSES", "CsvImport", "CsvImportChunk",
     "AdminTask", "Incident", "MetricDefinition", "PortalCard", "ReportNote", "utcnow",

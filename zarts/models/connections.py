@@ -12,7 +12,8 @@ from .types import Json, UTCDateTime, utcnow
 PROVIDER_KINDS = ("webhook", "csv", "sync")
 SIGNATURE_SCHEMES = ("standard", "stripe", "github", "shopify", "none")
 LIFECYCLES = ("draft", "testing", "active", "paused", "disconnected")
-HEALTHS = ("healthy", "degraded", "stale", "error")
+# awaiting: nothing live has arrived yet, so nothing can be said to be healthy (test data never counts).
+HEALTHS = ("awaiting", "healthy", "degraded", "stale", "error")
 
 
 class Provider(db.Model):
@@ -46,8 +47,8 @@ class Connection(db.Model):
 
     lifecycle: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     paused_reason: Mapped[str | None] = mapped_column(Text)
-    health: Mapped[str] = mapped_column(String(16), default="healthy", index=True)
-    health_reason: Mapped[str] = mapped_column(Text, default="No events yet")
+    health: Mapped[str] = mapped_column(String(16), default="awaiting", index=True)
+    health_reason: Mapped[str] = mapped_column(Text, default="Awaiting the first live delivery")
     health_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # True while clients are told their data is delayed: staleness or failures of accepted
     # events; never rejected deliveries, which anyone can send.
@@ -56,6 +57,8 @@ class Connection(db.Model):
 
     # Fernet tokens; the previous secret stays valid until previous_secret_expires_at.
     secret_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    # Who issued the secret: "zarts" (generated, shown once) or "provider" (pasted by an admin).
+    secret_source: Mapped[str] = mapped_column(String(16), default="zarts", server_default="zarts")
     previous_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -15,6 +15,9 @@ EVENT_STATUSES = (
 )
 FINAL_STATUSES = ("normalized", "ignored", "dead_lettered", "resolved_manually")
 EVENT_SOURCES = ("webhook", "csv", "sync", "manual")
+# test: sent with "Send test event", marked so by the provider, or received before the connection
+# went active. Stored and normalized for admins; never reaches metrics, cards, notes or incidents.
+MODES = ("live", "test")
 
 
 class WebhookEvent(db.Model):
@@ -36,6 +39,7 @@ class WebhookEvent(db.Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id"))
     source: Mapped[str] = mapped_column(String(16), default="webhook")
+    mode: Mapped[str] = mapped_column(String(8), default="live", server_default="live")
     dedupe_key: Mapped[str] = mapped_column(String(255))
     event_type: Mapped[str] = mapped_column(String(255), default="")
     status: Mapped[str] = mapped_column(String(24), default="received")
@@ -87,17 +91,19 @@ class RawEvent(db.Model):
 
 
 class NormalizedEvent(db.Model):
-    """A provider record in ZartsAlgo terms; one row per (connection, object type, external id)."""
+    """A provider record in ZartsAlgo terms; one row per (connection, mode, object type, external id):
+    test deliveries make records of their own, which live data never meets."""
 
     __tablename__ = "integration_normalized_events"
     __table_args__ = (
-        UniqueConstraint("connection_id", "object_type", "external_id"),
+        UniqueConstraint("connection_id", "mode", "object_type", "external_id", name="uq_integration_normalized_events_record"),
         Index("ix_integration_normalized_events_client_updated", "client_id", "updated_at"),
         Index("ix_integration_normalized_events_external_id", "external_id"),  # explorer search
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id"))
+    mode: Mapped[str] = mapped_column(String(8), default="live", server_default="live")
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
     source: Mapped[str] = mapped_column(String(16), default="webhook")
     object_type: Mapped[str] = mapped_column(String(64))

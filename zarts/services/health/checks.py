@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import selectinload
 
 from ...extensions import db
 from ...models import (
@@ -94,7 +95,8 @@ def periodic(now=None):
 
 
 def _check_chunk(ids, now):
-    connections = {c.id: c for c in db.session.scalars(select(Connection).where(Connection.id.in_(ids)))}
+    connections = {c.id: c for c in db.session.scalars(select(Connection).where(Connection.id.in_(ids))
+                                                       .options(selectinload(Connection.provider)))}
     limits = {cid: rules.thresholds(c.health_thresholds) for cid, c in connections.items()}
     stats = _gather(connections, limits, now)
     incidents = set(db.session.scalars(select(Incident.open_key).where(Incident.open_key.in_(ids))))
@@ -189,7 +191,7 @@ def _gather(connections, limits, now):
     """Stats for each connection, from a fixed number of grouped queries (not one per connection)."""
     ids = list(connections)
     stats = {cid: rules.Stats(
-        lifecycle=c.lifecycle, cadence=c.expected_cadence_seconds, last_event_at=c.last_event_at,
+        lifecycle=c.lifecycle, kind=c.provider.kind, cadence=c.expected_cadence_seconds, last_event_at=c.last_event_at,
         last_success_at=c.last_success_at, live_since=c.created_at, last_rejection_reason=c.last_rejection_reason,
     ) for cid, c in connections.items()}
     events = WebhookEvent.__table__.c
@@ -197,7 +199,8 @@ def _gather(connections, limits, now):
     newer = or_(*(and_(events.connection_id == cid, events.received_at > c.last_event_at)
                   if c.last_event_at else events.connection_id == cid for cid, c in connections.items()))
     for cid, latest in db.session.execute(select(events.connection_id, func.max(events.received_at))
-                                          .where(newer, events.source != "manual").group_by(events.connection_id)):
+                                          .where(newer, events.source != "manual", events.mode == "live")
+                                          .group_by(events.connection_id)):
         stats[cid].last_event_at = latest
     for cid, count in _windowed(limits, "dead_letter_window_seconds", now, lambda ids_, since: select(
             events.connection_id, func.count()).where(events.connection_id.in_(ids_), events.status == "dead_lettered",

@@ -9,6 +9,7 @@ error     dead letters piling up; a burst of 401s since the last accepted delive
 stale     no event within the expected cadence plus grace (active connections)
 degraded  events waiting for a retry; failed attempts; dead letters below the error threshold;
           provider throttling (429); rejected deliveries above a threshold
+awaiting  none of the above, and no live event yet (a test event never counts)
 healthy   none of the above
 
 What clients are told is decided apart (data_delayed): staleness and failures of accepted events
@@ -39,7 +40,9 @@ LIMITS = {  # key: (lowest, highest)
     "auth_window_seconds": (60, 7 * 86400), "auth_rejections_error": (1, 100_000),
     "dead_letter_window_seconds": (60, 30 * 86400), "dead_letters_error": (1, 100_000),
 }
-SILENCE_LIFECYCLES = ("active",)  # drafts and tests are not expected to receive anything yet
+SILENCE_LIFECYCLES = ("active",)
+AWAITING = {"webhook": "Awaiting the first live delivery", "sync": "Awaiting the first live sync",
+            "csv": "Awaiting the first live import"}  # drafts and tests are not expected to receive anything yet
 PERMANENT_SYNC_ERRORS = ("auth", "config")
 
 
@@ -48,6 +51,7 @@ class Stats:
     """What the health check found out about one connection."""
 
     lifecycle: str
+    kind: str = "webhook"  # the provider's kind: webhook, sync or csv
     cadence: int | None = None
     last_event_at: datetime | None = None  # the newest provider event (manual updates excluded)
     last_success_at: datetime | None = None
@@ -108,7 +112,7 @@ def evaluate(stats, limits, now):
         if findings:
             return health, "; ".join(findings)
     if stats.last_event_at is None and stats.last_success_at is None:
-        return "healthy", "No events yet"
+        return "awaiting", AWAITING.get(stats.kind, AWAITING["webhook"])
     return "healthy", "Working normally: no failures, rejections or throttling" + (
         ", and events arrive within the expected cadence" if stats.cadence else "")
 

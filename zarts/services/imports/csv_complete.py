@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select, update
 from ...extensions import db
 from ...models import AdminTask, CsvImport, RawEvent, WebhookEvent, utcnow
 from ...providers import definition
-from ..ingest import summaries
+from ..ingest import receipt, summaries
 from ..mapping import rules
 from ..mapping.versions import effective_mapping
 from ..pipeline import normalize
@@ -49,8 +49,9 @@ def complete(imp, tally, token):
     event_id = _completed_event(imp, counts, now)
     imp.completed_event_id = event_id
     object_type = (rules.rule_for(effective_mapping(connection), "row") or {}).get("object_type")
-    notes.add_note(connection.client_id, note_title(object_type, tally.rows, counts["failed"]),
-                   note_body(counts), connection_id=connection.id)
+    if receipt.lifecycle_mode(connection.lifecycle) == "live":  # a test import tells the client nothing
+        notes.add_note(connection.client_id, note_title(object_type, tally.rows, counts["failed"]),
+                       note_body(counts), connection_id=connection.id)
     if counts["failed"]:
         _open_task(imp, connection, counts, now)
     db.session.commit()
@@ -96,7 +97,8 @@ def _completed_event(imp, counts, now):
                                   object_id_paths=definition("manual_csv_import")["object_id_paths"],
                                   sensitive_keys=current_app.config["PAYLOAD_SENSITIVE_KEYS"])
     event_id = db.session.execute(insert(WebhookEvent.__table__).values(
-        connection_id=imp.connection_id, source="csv", dedupe_key=key, event_type=COMPLETED, status="received",
+        connection_id=imp.connection_id, source="csv", mode=receipt.lifecycle_mode(imp.connection.lifecycle),
+        dedupe_key=key, event_type=COMPLETED, status="received",
         attempts=0, duplicate_count=0, payload_summary=summary, received_at=now,
         body_sha256=hashlib.sha256(body).hexdigest(),
     )).inserted_primary_key[0]

@@ -19,7 +19,7 @@ from ...extensions import db
 from ...models import CsvImport, NormalizedEvent, RawEvent, WebhookEvent, utcnow
 from ...models.imports import RUNNING_STATUSES
 from ...providers import definition
-from ..ingest import summaries
+from ..ingest import receipt, summaries
 from ..pipeline import normalize, ordering
 from . import csv_complete, csv_parse
 from .csv_rows import Tally, scan
@@ -127,13 +127,12 @@ def _classify(connection_id, batch, tally):
             outcome = "ignored"
         elif old is None:
             outcome = "created"
-        elif ordering.compare_versions(r.record, old.occurred_at, old.provider_version) < 0:
-            outcome = "ignored"  # older than what is stored: the import would not overwrite it
-        elif (old.fields, old.status, old.provider_status) == (
-                r.record.fields, r.record.status, r.record.provider_status):
-            outcome = "unchanged"
         else:
-            outcome = "updated"
+            same = (old.fields, old.status, old.provider_status) == (
+                r.record.fields, r.record.status, r.record.provider_status)
+            outcome = ordering.outcome(r.record, old.occurred_at, old.provider_version, old.status, same)
+            if outcome == "stale":
+                outcome = "ignored"  # not newer than what is stored: the import would not overwrite it
         tally.counts[outcome] += 1
 
 
@@ -142,7 +141,7 @@ def _import(imp, token):
     reader, batches = scan(imp, tally)
     connection_id, import_id = imp.connection_id, imp.id
     for batch in batches:
-        event_ids = _store_rows(connection_id, import_id, batch)
+        event_ids = _store_rows(connection_id, import_id, batch, receipt.lifecycle_mode(imp.connection.lifecycle))
         for outcome, n in normalize.process(event_ids).items():
             if outcome in PROCESS_OUTCOMES:
                 tally.counts[PROCESS_OUTCOMES[outcome]] += n
@@ -155,7 +154,7 @@ def line_key(import_id, line):
     return f"csv:{import_id}:line:{line}"
 
 
-def _store_rows(connection_id, import_id, batch):
+def _store_rows(connection_id, import_id, batch, mode):
     """Insert each row's webhook event + raw event (skipping those already stored); their ids, committed."""
     if not batch:
         return []
@@ -171,7 +170,7 @@ def _store_rows(connection_id, import_id, batch):
             continue
         bodies[key] = body = json.dumps(r.payload, separators=(",", ":")).encode()
         new.append({
-            "connection_id": connection_id, "source": "csv", "dedupe_key": key, "event_type": "row",
+            "connection_id": connection_id, "source": "csv", "mode": mode, "dedupe_key": key, "event_type": "row",
             "status": "received", "attempts": 0, "duplicate_count": 0, "received_at": now,
             "body_sha256": hashlib.sha256(body).hexdigest(),
             "payload_summary": summaries.summarize(r.payload, event_type="row", object_id_paths=id_paths,

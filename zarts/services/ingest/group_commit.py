@@ -25,7 +25,7 @@ from . import row_writer, write_lock
 EVENTS, RAWS = WebhookEvent.__table__, RawEvent.__table__
 # The columns a delivery's rows carry (receipt.store fills them all); an error row is rare and
 # goes through an ordinary insert().
-EVENT_COLUMNS = ("connection_id", "source", "dedupe_key", "event_type", "status", "status_reason", "attempts",
+EVENT_COLUMNS = ("connection_id", "source", "mode", "dedupe_key", "event_type", "status", "status_reason", "attempts",
                  "payload_summary", "body_sha256", "duplicate_count", "received_at", "processed_at")
 RAW_COLUMNS = ("webhook_event_id", "connection_id", "content_type", "headers", "body", "received_at")
 ERROR_INSERT = insert(SyncError.__table__)

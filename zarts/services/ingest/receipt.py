@@ -14,6 +14,7 @@ from ..health import signals
 from . import group_commit, masking, signatures, summaries, targets, webhook_limits
 
 JSON_TYPES = ("application/json",)
+TEST_LIFECYCLES = ("draft", "testing")
 
 
 class Rejection(Exception):
@@ -32,8 +33,11 @@ class Receipt:
     event_id: int | None = None
 
 
-def receive(provider_key, connection_key, headers, read_body, content_type, content_length):
-    """Answer one delivery. read_body(n) reads at most n bytes of the request body."""
+def receive(provider_key, connection_key, headers, read_body, content_type, content_length, test=False):
+    """Answer one delivery. read_body(n) reads at most n bytes of the request body.
+
+    test: an admin's test event (onboarding); the delivery is stored in test mode whatever else.
+    """
     target = targets.lookup(provider_key, connection_key)
     if target is None:
         raise Rejection(404, "unknown provider or connection")
@@ -62,7 +66,9 @@ def receive(provider_key, connection_key, headers, read_body, content_type, cont
         payload, event_type=event_type, object_id_paths=target.object_id_paths,
         sensitive_keys=current_app.config["PAYLOAD_SENSITIVE_KEYS"], body_size=len(body),
     )
-    event_id, duplicate = store(target, dedupe_key, event_type, summary, body, headers, content_type, parse_error)
+    mode = "test" if test or is_test(target, payload, headers) else "live"
+    event_id, duplicate = store(target, dedupe_key, event_type, summary, body, headers, content_type, parse_error,
+                                mode)
     if parse_error:
         return Receipt(400, {"error": "body is not valid JSON", "event_id": event_id}, event_id)
     if duplicate:
@@ -131,7 +137,27 @@ def _search(path, payload):
         return None
 
 
-def store(target, dedupe_key, event_type, summary, body, headers, content_type, parse_error=None):
+def lifecycle_mode(lifecycle):
+    """The mode of data a connection takes in while in this lifecycle: test until it goes active."""
+    return "test" if lifecycle in TEST_LIFECYCLES else "live"
+
+
+def is_test(target, payload, headers):
+    """A test delivery: the connection is not live yet (draft or testing), or the provider marks
+    it, as its definition's test_marker says (Stripe `livemode: false`, Shopify `X-Shopify-Test`)."""
+    if target.lifecycle in TEST_LIFECYCLES:
+        return True
+    marker = target.test_marker
+    if "header" in marker:
+        value = headers.get(marker["header"])
+        return value is not None and value.strip().lower() == str(marker["equals"]).lower()
+    if "path" in marker and isinstance(payload, dict):
+        return _search(marker["path"], payload) is marker["equals"] if isinstance(marker["equals"], bool) \
+            else _search(marker["path"], payload) == marker["equals"]
+    return False
+
+
+def store(target, dedupe_key, event_type, summary, body, headers, content_type, parse_error=None, mode="live"):
     """Insert webhook event + raw event (+ parse error) in one committed transaction; (event_id, duplicate).
 
     Dedupe is race-safe: the unique (connection_id, dedupe_key) constraint decides, and a losing
@@ -141,7 +167,7 @@ def store(target, dedupe_key, event_type, summary, body, headers, content_type, 
     now = utcnow()
     delivery = group_commit.Delivery(
         event={
-            "connection_id": target.connection_id, "source": "webhook", "dedupe_key": dedupe_key,
+            "connection_id": target.connection_id, "source": "webhook", "mode": mode, "dedupe_key": dedupe_key,
             "event_type": event_type, "status": "dead_lettered" if parse_error else "received",
             "status_reason": parse_error, "attempts": 0, "payload_summary": summary,
             "body_sha256": hashlib.sha256(body).hexdigest(), "duplicate_count": 0,

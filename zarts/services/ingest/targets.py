@@ -39,6 +39,7 @@ class IngestTarget:
     dedupe_rule: dict = field(default_factory=dict)
     object_id_paths: tuple = ()
     rate_limit_per_minute: int | None = None
+    test_marker: dict = field(default_factory=dict)  # how the provider marks a test delivery
 
     def valid_secrets(self):
         """The current secret, then the previous one while its rotation overlap lasts."""
@@ -107,4 +108,5 @@ def _load(provider_key, connection_key):
         event_type_rule=shipped.get("event_type", {}),
         dedupe_rule=shipped.get("dedupe", {}),
         object_id_paths=tuple(shipped.get("object_id_paths", ())),
+        test_marker=shipped.get("test_marker") or {},
     )

@@ -2,9 +2,14 @@
 
 A mapping is data: ``{"version": 1, "events": {event type: rule}, "event_types_ignored": [...]}``,
 plus an optional "csv" section for manual CSV files (see csv_columns).
+The rule under the event type "*" is the default: it maps any event type that has no rule of its
+own and is not listed as ignored (so an unknown sender's events become records, not silence); an
+event without a type never matches it.
 validate() lists every problem in one; apply() maps one payload with one rule. No Flask, no
 database. A MappingError is permanent: retrying the same payload cannot help. Metric values are
 the record's current state: the newest event for a record replaces them, never adds to them.
+A metric's unit is its "unit", unless its optional "currency" expression finds a three-letter
+currency code in the payload (Stripe's "usd", Shopify's "EUR"): then that code, upper-cased.
 """
 import json
 import math
@@ -20,12 +25,14 @@ from .. import storable_text
 from . import csv_columns
 
 OBJECT_TYPES = ("payment", "refund", "invoice", "subscription", "order", "lead", "delivery",
-                "csv_import", "customer", "record")
+                "csv_import", "customer", "issue", "record")
 PERIODS = ("day", "week", "month", "quarter")
 RULE_KEYS = ("object_type", "external_id", "occurred_at", "version", "status", "status_map",
              "fields", "metrics")
-METRIC_KEYS = ("name", "value", "scale", "unit", "period")
+METRIC_KEYS = ("name", "value", "scale", "unit", "currency", "period")
+DEFAULT_RULE = "*"  # the event type whose rule maps every event type without one of its own
 FIELD_NAME, METRIC_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}"), re.compile(r"[a-z][a-z0-9_]{0,99}")
+CURRENCY = re.compile(r"[A-Za-z]{3}")
 MAX_EXPRESSION, MAX_ID, MAX_SHORT = 1000, 255, 64  # MAX_SHORT: status and version columns
 MAX_TEXT, MAX_FIELD_JSON = 2000, 10_000  # longer strings are cut; bigger lists/objects refused
 METRIC_LIMIT, FOUR_PLACES = Decimal(10) ** 16, Decimal("0.0001")  # Numeric(20, 4)
@@ -82,6 +89,8 @@ def validate(mapping):
     for i, event_type in enumerate(ignored if isinstance(ignored, list) else [None]):
         if not isinstance(event_type, str) or not event_type:
             problems.append(f"event_types_ignored[{i}]: must be a non-empty string (in a list)")
+        elif event_type == DEFAULT_RULE:
+            problems.append(f"event_types_ignored[{i}]: {DEFAULT_RULE!r} names the default rule, not an event type")
         elif event_type in events:
             problems.append(f"event_types_ignored[{i}]: {event_type!r} also has a rule")
     if "csv" in mapping:  # how a manual CSV file's columns fill the "row" events
@@ -140,6 +149,8 @@ def _metric_problems(metric, path, seen):
         problems.append(f"{path}.scale: must be a non-zero number")
     if not (isinstance(unit, str) and unit.strip() and len(unit) <= 32):
         problems.append(f"{path}.unit: required, 1-32 characters")
+    if "currency" in metric:
+        problems += _expression_problems(metric["currency"], f"{path}.currency")
     if metric.get("period") not in PERIODS:
         problems.append(f"{path}.period: must be one of {', '.join(PERIODS)}")
     return problems
@@ -165,9 +176,12 @@ def check(mapping):
 
 
 def rule_for(mapping, event_type):
-    """The rule for an event type, or None when the mapping has none."""
+    """The rule for an event type, else the default rule ("*") for a typed event; None when neither."""
     events = mapping.get("events") if isinstance(mapping, dict) else None
-    return events.get(event_type) if isinstance(events, dict) and isinstance(event_type, str) else None
+    if not (isinstance(events, dict) and isinstance(event_type, str)):
+        return None
+    rule = events.get(event_type)
+    return events.get(DEFAULT_RULE) if rule is None and event_type.strip() else rule
 
 
 def is_ignored(mapping, event_type):
@@ -274,7 +288,13 @@ def _metrics(metrics, payload):
         if not amount.is_finite() or abs(amount) >= METRIC_LIMIT:
             raise MappingError(f"metrics.{name}: {value!r:.40} is not a finite number below 1e16")
         amount = amount.quantize(FOUR_PLACES, ROUND_HALF_UP) + 0  # "+ 0" turns -0.0000 into 0.0000
-        yield MetricPoint(name, amount, metric["unit"], metric["period"])
+        yield MetricPoint(name, amount, _unit(metric, payload), metric["period"])
+
+
+def _unit(metric, payload):
+    """The payload's currency code when the metric names where to find one, else its unit."""
+    code = _search(metric, "currency", payload, f"metrics.{metric['name']}.")
+    return code.upper() if isinstance(code, str) and CURRENCY.fullmatch(code) else metric["unit"]
 
 
 def preview(mapping, event_type, payload):

@@ -6,7 +6,7 @@ from decimal import Decimal, InvalidOperation
 from ...extensions import db
 from ...models import RawEvent, WebhookEvent, utcnow
 from .. import DomainError, audit
-from ..ingest import summaries
+from ..ingest import receipt, summaries
 from ..mapping import rules
 from ..proof import outcomes
 from . import records
@@ -30,7 +30,8 @@ def manual_update(connection, actor, reason, object_type, external_id, status=No
     now = utcnow()
     body = json.dumps(entered, default=str).encode()
     event = WebhookEvent(
-        connection_id=connection.id, source="manual", dedupe_key=f"manual:{uuid.uuid4().hex}",
+        connection_id=connection.id, source="manual", mode=receipt.lifecycle_mode(connection.lifecycle),
+        dedupe_key=f"manual:{uuid.uuid4().hex}",
         event_type="manual.update", status="processing", attempts=1, received_at=now,
         payload_summary=summaries.summarize(entered, event_type="manual.update", body_size=len(body)),
     )

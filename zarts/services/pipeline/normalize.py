@@ -210,7 +210,8 @@ def plan(event, body, active_mapping):
 
 
 def _write(plans, counts, now, token):
-    """Apply the plans inside the current transaction; the ids of the connections that succeeded."""
+    """Apply the plans inside the current transaction; the ids of the connections whose live events
+    succeeded (their cards are refreshed and their last success stamped)."""
     plans = _held(plans, token)
     mapped = [p for p in plans if p.record is not None]
     results = records.upsert([(p.event, p.record) for p in mapped], now)
@@ -220,11 +221,13 @@ def _write(plans, counts, now, token):
         if p.record is not None:
             record, outcome = results[event.id]
             finished.setdefault(("normalized", outcome, None), {})[event.id] = record.id
-            succeeded.add(event.connection_id)
+            if event.mode == "live":  # a test delivery proves nothing about live data, nor moves a card
+                succeeded.add(event.connection_id)
             counts[outcome] = counts.get(outcome, 0) + 1
         elif p.ignored:
             finished.setdefault(("ignored", None, p.ignored), {})[event.id] = None
-            succeeded.add(event.connection_id)
+            if event.mode == "live":
+                succeeded.add(event.connection_id)
             counts["ignored"] = counts.get("ignored", 0) + 1
         else:
             stage, exc = p.error

@@ -1,4 +1,8 @@
-"""Idempotent upserts of normalized records and their metric values."""
+"""Idempotent upserts of normalized records and their metric values.
+
+A record is keyed by (connection, mode, object type, external id): a test delivery updates the
+connection's test record of that object, never its live one, and test records hold no metric values.
+"""
 from sqlalchemy import select, tuple_
 
 from ...extensions import db
@@ -9,9 +13,9 @@ from . import ordering
 def upsert(pairs, now):
     """Upsert a record per (event, MappedRecord) pair; returns {event_id: (row, outcome)}.
 
-    Outcomes: created, updated, unchanged, or stale when the event is older than the stored
-    state (an out-of-order delivery never overwrites newer data). Several workers may write the
-    same record at once: each takes its locks in one order (new rows by key, stored rows by id),
+    Outcomes: created, updated, unchanged, or stale when the event is not newer than the stored
+    state (see ordering: an out-of-order delivery never overwrites newer data). Several workers
+    may write the same record at once: each takes its locks in one order (new rows by key, stored rows by id),
     so they wait for each other rather than deadlock, and compares against the locked row.
     """
     pairs = sorted(pairs, key=lambda pair: _key(*pair))  # stable: one record's events keep their order
@@ -26,7 +30,7 @@ def upsert(pairs, now):
         else:
             outcome = _update_row(row, record, now)
         results[event.id] = (row, outcome)
-        if outcome != "stale":
+        if outcome != "stale" and event.mode == "live":
             when = record.occurred_at or event.received_at
             for point in record.metrics:
                 metric_points[(key, point.name)] = (row, point, when)
@@ -36,7 +40,7 @@ def upsert(pairs, now):
 
 
 def _key(event, record):
-    return event.connection_id, record.object_type, record.external_id
+    return event.connection_id, event.mode, record.object_type, record.external_id
 
 
 def _existing(keys):
@@ -48,20 +52,20 @@ def _existing(keys):
     """
     if not keys:
         return {}
-    found = select(NormalizedEvent.id).where(
-        tuple_(NormalizedEvent.connection_id, NormalizedEvent.object_type, NormalizedEvent.external_id).in_(list(keys))
-    )
+    found = select(NormalizedEvent.id).where(tuple_(
+        NormalizedEvent.connection_id, NormalizedEvent.mode, NormalizedEvent.object_type, NormalizedEvent.external_id,
+    ).in_(list(keys)))
     ids = list(db.session.scalars(found))
     if not ids:
         return {}
     locked = (select(NormalizedEvent).where(NormalizedEvent.id.in_(ids)).order_by(NormalizedEvent.id)
               .with_for_update().execution_options(populate_existing=True))
-    return {(r.connection_id, r.object_type, r.external_id): r for r in db.session.scalars(locked)}
+    return {(r.connection_id, r.mode, r.object_type, r.external_id): r for r in db.session.scalars(locked)}
 
 
 def _new_row(event, record, now):
     row = NormalizedEvent(
-        connection_id=event.connection_id, client_id=event.connection.client_id, source=event.source,
+        connection_id=event.connection_id, mode=event.mode, client_id=event.connection.client_id, source=event.source,
         object_type=record.object_type, external_id=record.external_id, action="created",
         status=record.status, provider_status=record.provider_status, fields=record.fields,
         occurred_at=record.occurred_at, provider_version=record.version, created_at=now, updated_at=now,
@@ -71,13 +75,14 @@ def _new_row(event, record, now):
 
 
 def _update_row(row, record, now):
-    if ordering.compare_versions(record, row.occurred_at, row.provider_version) < 0:
-        return "stale"
     same = (row.fields, row.status, row.provider_status) == (record.fields, record.status, record.provider_status)
+    outcome = ordering.outcome(record, row.occurred_at, row.provider_version, row.status, same)
+    if outcome == "stale":
+        return outcome
     row.occurred_at = record.occurred_at or row.occurred_at
     row.provider_version = record.version or row.provider_version
-    if same:
-        return "unchanged"
+    if outcome == "unchanged":
+        return outcome
     row.fields, row.status, row.provider_status = record.fields, record.status, record.provider_status
     row.action, row.updated_at = "updated", now
     return "updated"

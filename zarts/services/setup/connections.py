@@ -67,18 +67,21 @@ def new_checklist():
     return {key: {"done": False, "by": None, "at": None} for key, _ in CHECKLIST_STEPS}
 
 
-def create_connection(provider_key, client_slug, owner_email, reason, name=None, actor=None, settings=None):
-    """Connect a provider for a client; returns (connection, plaintext secret shown once).
+def create_connection(provider_key, client_slug, owner_email, reason, name=None, actor=None, settings=None,
+                      secret=None):
+    """Connect a provider for a client; returns (connection, the secret zarts generated, shown once).
 
-    settings: optional retry_max_attempts, retry_base_seconds, expected_cadence_seconds,
-    webhook_rate_limit_per_minute, portal_visible, health_thresholds. The creation is audited
-    (actor None: the CLI or the system).
+    secret: the provider's own signing secret, pasted (Stripe, Shopify, Svix-based senders issue
+    theirs); then nothing is generated and None comes back in its place. settings: optional
+    retry_max_attempts, retry_base_seconds, expected_cadence_seconds, webhook_rate_limit_per_minute,
+    portal_visible, health_thresholds, raw_retention_days. The creation is audited (actor None: the
+    CLI or the system), never with the secret.
     """
     provider = get_provider(provider_key)
     client = accounts.get_client(client_slug)
     owner = _admin(accounts.get_user(owner_email))
     reason = _reason(reason)
-    secret = secrets.generate(provider.signature_scheme)
+    secret, source, shown = _new_secret(provider.signature_scheme, secret)
     connection = Connection(
         client=client,
         provider=provider,
@@ -87,6 +90,7 @@ def create_connection(provider_key, client_slug, owner_email, reason, name=None,
         name=(name or "").strip()[:200] or f"{client.name} · {provider.name}"[:200],
         connection_key=_random.token_urlsafe(24),
         secret_encrypted=secrets.encrypt(secret),
+        secret_source=source,
         checklist=new_checklist(),
     )
     for key, value in clean_settings(settings or {}).items():
@@ -94,8 +98,16 @@ def create_connection(provider_key, client_slug, owner_email, reason, name=None,
     db.session.add(connection)
     db.session.flush()
     audit.record(actor, "connection.create", "connection", connection.id, reason, None,
-                 {"provider": provider.key, "client": client.slug, **snapshot(connection)})
-    return connection, secret
+                 {"provider": provider.key, "client": client.slug, "secret_source": source, **snapshot(connection)})
+    return connection, shown
+
+
+def _new_secret(scheme, pasted):
+    """(secret, its source, what to show once): the provider's pasted secret, checked, or a new one."""
+    if pasted is not None:
+        return secrets.check(scheme, pasted), "provider", None
+    secret = secrets.generate(scheme)
+    return secret, "zarts", secret
 
 
 def snapshot(connection):
@@ -154,27 +166,32 @@ def update_connection(connection, values, actor):
     return changed
 
 
-def rotate_secret(connection, actor, overlap_hours=None):
-    """Issue a new secret; the old one stays valid for overlap_hours (0: at once). Returns it, once."""
+def rotate_secret(connection, actor, overlap_hours=None, secret=None):
+    """Put a new secret in force; the old one stays valid for overlap_hours (0: at once).
+
+    secret: the provider's new secret, pasted (e.g. after "Roll secret" in Stripe); otherwise
+    zarts generates one. Returns the generated secret, to be shown once, or None for a pasted one.
+    """
     if overlap_hours is None:
         overlap_hours = current_app.config["SECRET_ROTATION_OVERLAP_HOURS"]
     if isinstance(overlap_hours, bool) or not isinstance(overlap_hours, int) or not 0 <= overlap_hours <= MAX_OVERLAP_HOURS:
         raise DomainError(f"the overlap must be 0 to {MAX_OVERLAP_HOURS} hours")
     if connection.lifecycle == "disconnected":
         raise DomainError("a disconnected connection has no secret to rotate")
-    before = {"previous_secret_expires_at": _iso(connection.previous_secret_expires_at)}
-    secret = secrets.generate(connection.provider.signature_scheme)
+    before = {"previous_secret_expires_at": _iso(connection.previous_secret_expires_at),
+              "secret_source": connection.secret_source}
+    secret, source, shown = _new_secret(connection.provider.signature_scheme, secret)
     if overlap_hours:
         connection.previous_secret_encrypted = connection.secret_encrypted
         connection.previous_secret_expires_at = utcnow() + timedelta(hours=overlap_hours)
     else:
         connection.previous_secret_encrypted = connection.previous_secret_expires_at = None
-    connection.secret_encrypted = secrets.encrypt(secret)
+    connection.secret_encrypted, connection.secret_source = secrets.encrypt(secret), source
     audit.record(actor, "connection.rotate_secret", "connection", connection.id, "", before,
                  {"previous_secret_expires_at": _iso(connection.previous_secret_expires_at),
-                  "overlap_hours": overlap_hours})
+                  "overlap_hours": overlap_hours, "secret_source": source})
     commit()
-    return secret
+    return shown
 
 
 def previous_secret_valid_until(connection):
@@ -219,6 +236,7 @@ def connection_dict(connection, secret=None):
         "health": connection.health,
         "connection_key": connection.connection_key,
         "ingest_path": connection.ingest_path,
+        "secret_source": connection.secret_source,
     }
     if secret is not None:
         data["secret"] = secret

@@ -1,18 +1,17 @@
-"""A connection's lifecycle (set by admins) and its onboarding checklist, which gates going active.
+"""A connection's lifecycle, set by admins.
 
 draft -> testing -> active <-> paused, and any of them -> disconnected (final: it answers 410).
-Every move to `active` (activation and resume alike) needs checklist steps 1-5 done.
+Every move to `active` (activation and resume alike) needs the onboarding gate's steps 1-5 done
+(see gate: on evidence, not on someone's click).
 """
-from datetime import datetime
-
 from sqlalchemy import update
 
 from ...extensions import db
 from ...models import LIFECYCLES, WebhookEvent, utcnow
 from .. import DomainError, audit
-from .connections import CHECKLIST_STEPS, commit, new_checklist
+from . import gate
+from .connections import commit
 
-GATE_STEPS = tuple(key for key, _ in CHECKLIST_STEPS[:5])
 # target lifecycle: (lifecycles it may be reached from, audited verb)
 TRANSITIONS = {
     "testing": (("draft",), "start_testing"),
@@ -20,44 +19,6 @@ TRANSITIONS = {
     "paused": (("active",), "pause"),
     "disconnected": (("draft", "testing", "active", "paused"), "disconnect"),
 }
-LABELS = {key: label for key, label in CHECKLIST_STEPS}
-NUMBERS = {key: number for number, (key, _) in enumerate(CHECKLIST_STEPS, start=1)}
-
-
-def checklist(connection):
-    """The steps in order, each {number, key, label, done, by_name, at, gate}."""
-    stored = connection.checklist or {}
-    steps = []
-    for number, (key, label) in enumerate(CHECKLIST_STEPS, start=1):
-        entry = stored.get(key) or {}
-        at = entry.get("at")
-        steps.append({
-            "number": number, "key": key, "label": label, "done": bool(entry.get("done")),
-            "by_name": entry.get("by_name"), "at": datetime.fromisoformat(at) if at else None,
-            "gate": key in GATE_STEPS,
-        })
-    return steps
-
-
-def missing_steps(connection):
-    """The gate steps (1-5) not yet done, as "N. label"."""
-    stored = connection.checklist or {}
-    return [f"{NUMBERS[key]}. {LABELS[key]}" for key in GATE_STEPS if not (stored.get(key) or {}).get("done")]
-
-
-def set_step(connection, key, done, actor):
-    """Mark a checklist step done or not done, recording who and when; audited. Commits."""
-    if key not in LABELS:
-        raise DomainError(f"unknown checklist step '{key}'")
-    current = {**new_checklist(), **(connection.checklist or {})}
-    before = current[key]
-    entry = {"done": bool(done), "by": getattr(actor, "id", None),
-             "by_name": getattr(actor, "display_name", None), "at": utcnow().isoformat()}
-    connection.checklist = {**current, key: entry}  # a new dict, so SQLAlchemy sees the change
-    audit.record(actor, "checklist.done" if done else "checklist.undone", "connection", connection.id, "",
-                 {"step": key, "done": bool(before.get("done"))}, {"step": key, "done": bool(done)})
-    commit()
-    return entry
 
 
 def allowed_targets(connection):
@@ -78,7 +39,7 @@ def transition(connection, to, actor, reason=""):
         raise DomainError(f"a {connection.lifecycle} connection cannot become {to}")
     reason = (reason or "").strip()
     if to == "active":
-        if missing := missing_steps(connection):
+        if missing := gate.missing(connection):
             raise DomainError("finish these onboarding steps before going active: " + "; ".join(missing))
         verb = "resume" if connection.lifecycle == "paused" else verb
     if to == "paused" and not reason:

@@ -1,18 +1,16 @@
 """Onboarding step 4: send a signed sample through the real endpoint, then review what it became.
 
-Test deliveries carry a delivery id starting with TEST_PREFIX, which becomes their dedupe key, so
-the review can count exactly this connection's test events without a schema change.
+A test event is stored in test mode (like every delivery before the connection goes active), so
+its record is one of the connection's test records and never feeds a metric; the review counts
+the connection's test deliveries.
 """
 import copy
 import io
 import json
 import uuid
 
-from sqlalchemy import func
-
 from ... import dispatch
 from ...extensions import db
-from ...models import WebhookEvent
 from ...providers import definition
 from .. import DomainError, audit
 from ..ingest import receipt, secrets, signatures
@@ -65,45 +63,21 @@ def send_test_event(connection, actor):
     audit.record(actor, "connection.test_event", "connection", connection.id, "", None,
                  {"event_type": event_type, "delivery_id": msg_id})
     db.session.commit()  # receipt writes on its own connection: nothing of ours may be pending
-    statuses, event_id = [], None
-    for _ in range(2):  # through the same receipt as a provider's delivery, without an HTTP round trip
-        try:
-            result = receipt.receive(connection.provider.key, connection.connection_key, headers,
-                                     io.BytesIO(body).read, headers["Content-Type"], len(body))
-        except receipt.Rejection as rejection:
-            statuses.append(rejection.status)
-            continue
-        statuses.append(result.status)
-        event_id = event_id or result.event_id
-    if event_id and statuses[0] == 202:
-        hand_over([event_id])  # now; without Redis it is normalized before we answer
-    return {"event_id": event_id, "statuses": statuses, "queued": dispatch.queued()}
+    first, event_id = deliver(connection, body, headers, test=True)
+    again, _ = deliver(connection, body, headers, test=True)
+    return {"event_id": event_id, "statuses": [first, again], "queued": dispatch.queued()}
 
 
-def test_review(connection):
-    """Counts of this connection's test deliveries by result: created, updated, unchanged, failed,
-    duplicate, ignored, plus pending (not processed yet) and total. One grouped query.
-    """
-    rows = db.session.execute(
-        db.select(WebhookEvent.status, WebhookEvent.outcome, func.count(),
-                  func.coalesce(func.sum(WebhookEvent.duplicate_count), 0))
-        .where(WebhookEvent.connection_id == connection.id,
-               WebhookEvent.dedupe_key.startswith(TEST_PREFIX, autoescape=True))
-        .group_by(WebhookEvent.status, WebhookEvent.outcome)
-    )
-    counts = dict.fromkeys(("created", "updated", "unchanged", "failed", "duplicate", "ignored", "pending",
-                            "total"), 0)
-    for status, outcome, count, duplicates in rows:
-        count = int(count)
-        counts["total"] += count
-        counts["duplicate"] += int(duplicates)
-        if status == "normalized":
-            # "stale" (older than the stored record) changed nothing either
-            counts["created" if outcome == "created" else "updated" if outcome == "updated" else "unchanged"] += count
-        elif status in ("retry_scheduled", "dead_lettered"):
-            counts["failed"] += count
-        elif status == "ignored":
-            counts["ignored"] += count
-        elif status in ("received", "queued", "processing"):
-            counts["pending"] += count
-    return counts
+def deliver(connection, body, headers, test=False):
+    """Put a signed body through the same receipt as a provider's delivery, without an HTTP round
+    trip, and hand an accepted one over at once (without Redis: normalized before this returns).
+    (status, event id or None)."""
+    try:
+        result = receipt.receive(connection.provider.key, connection.connection_key, headers,
+                                 io.BytesIO(body).read, headers.get("Content-Type", "application/json"), len(body),
+                                 test=test)
+    except receipt.Rejection as rejection:
+        return rejection.status, None
+    if result.status == 202:
+        hand_over([result.event_id])
+    return result.status, result.event_id

@@ -133,8 +133,6 @@ def _outcome(current, record):
     if current is None:
         return "created"
     occurred_at, version, fields, status, provider_status = current
-    if ordering.compare_versions(record, occurred_at, version) < 0:
-        return "unchanged"
-    if (fields, status, provider_status) == (record.fields, record.status, record.provider_status):
-        return "unchanged"
-    return "updated"
+    same = (fields, status, provider_status) == (record.fields, record.status, record.provider_status)
+    outcome = ordering.outcome(record, occurred_at, version, status, same)
+    return "unchanged" if outcome == "stale" else outcome

@@ -20,7 +20,7 @@ from ... import dispatch
 from ...extensions import db
 from ...models import Connection, RawEvent, SyncError, SyncRun, WebhookEvent, utcnow
 from ..health import checks, signals
-from ..ingest import secrets, summaries
+from ..ingest import receipt, secrets, summaries
 from ..ingest.handoff import hand_over
 from ..pipeline import normalize
 from . import runs, settings
@@ -217,7 +217,8 @@ def _store_page(run, token, seconds, connection, config, records, cursor, progre
             seen.add(key)
             body = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
             event = WebhookEvent(
-                connection_id=connection.id, source="sync", dedupe_key=key, event_type=config["event_type"],
+                connection_id=connection.id, source="sync", mode=receipt.lifecycle_mode(connection.lifecycle),
+                dedupe_key=key, event_type=config["event_type"],
                 status="received", attempts=0, body_sha256=hashlib.sha256(body).hexdigest(), duplicate_count=0,
                 received_at=now, payload_summary=summaries.summarize(
                     record, event_type=config["event_type"], object_id_paths=(config["id_path"],),
