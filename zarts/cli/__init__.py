@@ -1,8 +1,8 @@
 """The scripting contract: `flask --app wsgi zarts ...` commands that call the services.
 
-Each module adds its commands to the one `zarts` group (base): setup, accounts, events, imports, health, sync.
+Each module adds its commands to the one `zarts` group (base): setup, accounts, events, imports, health, sync, proof.
 """
-from . import accounts, events, health, imports, setup, sync  # noqa: F401  (each adds its commands to the group)
+from . import accounts, events, health, imports, proof, setup, sync  # noqa: F401  (each adds its commands to the group)
 from .base import zarts
 
 

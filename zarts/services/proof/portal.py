@@ -12,6 +12,8 @@ from . import periods
 
 NOTES_SHOWN = 20
 PORTAL_LIFECYCLES = ("active", "paused")
+STATUS_LABELS = {"on_track": "On track", "watch": "Watch", "needs_action": "Needs action"}
+NO_DATA = "No data yet"
 
 
 @dataclass
@@ -26,6 +28,10 @@ class CardView:
     change_pct: Decimal | None
     freshness: str
     freshness_tone: str
+
+    @property
+    def status_label(self):
+        return STATUS_LABELS.get(self.card.status, "Waiting for data")
 
 
 def freshness(connection):
@@ -87,3 +93,24 @@ def incidents(client_id):
         Incident.client_id == client_id, Incident.status == "open", Incident.show_to_client.is_(True)
     ).order_by(Incident.opened_at.desc())
     return list(db.session.scalars(query))
+
+
+def card_dict(view):
+    """One card as its client sees it, in plain values (the CLI's `portal --json`)."""
+    card, metric = view.card, view.metric
+    return {
+        "id": card.id, "title": card.title, "meaning": metric.client_meaning, "source": view.source,
+        "period": view.period_label, "value": _number(card.current_value), "unit": metric.unit,
+        "value_text": NO_DATA if card.current_value is None else f"{_plain(card.current_value)} {metric.unit}",
+        "baseline": _number(card.baseline_value), "change": _number(view.change),
+        "change_pct": _number(view.change_pct), "status": view.status_label, "next_action": metric.next_action,
+        "freshness": view.freshness,
+    }
+
+
+def _number(value):
+    return None if value is None else float(value)
+
+
+def _plain(value):
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
