@@ -1,5 +1,5 @@
 """Connections: list, create, detail, edit, secret rotation. The secret is shown once, never stored in the page."""
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_htmx import make_response as htmx_response
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
@@ -10,7 +10,7 @@ from ..models import Client, Connection, HealthChange, User
 from ..providers import definitions
 from ..services import DomainError
 from ..services.setup import connections as connection_service
-from ..services.setup import gate, lifecycle, onboarding
+from ..services.setup import gate, guide, lifecycle, onboarding
 from .blueprint import bp
 from .forms import ConnectionForm, LifecycleForm, ManualUpdateForm, RotateForm
 
@@ -83,6 +83,7 @@ def _detail_page(connection, new_secret=None, created=False):
     ).all()
     return render_template(
         "admin/connection_detail.html", created=created, health_changes=health_changes,
+        guide=guide.guide(connection, request.host_url),
         manual_form=ManualUpdateForm(formdata=None),
         **{**secret_context(connection, new_secret), **lifecycle_context(connection), **checklist_context(connection)},
     )

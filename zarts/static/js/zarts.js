@@ -6,3 +6,32 @@ document.addEventListener("htmx:beforeRequest", function (evt) {
     evt.preventDefault();
   }
 });
+
+// Copy buttons: <button data-copy="ID"> copies the text of the element with that id.
+document.addEventListener("click", function (evt) {
+  var button = evt.target.closest("[data-copy]");
+  if (!button) {
+    return;
+  }
+  var source = document.getElementById(button.getAttribute("data-copy"));
+  if (!source) {
+    return;
+  }
+  var text = source.textContent.trim();
+  var done = function () {
+    var label = button.textContent;
+    button.textContent = "Copied";
+    setTimeout(function () { button.textContent = label; }, 1500);
+  };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text).then(done);
+  } else {  // plain http: select it, so Ctrl+C does the rest
+    var range = document.createRange();
+    range.selectNodeContents(source);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    document.execCommand("copy");
+    done();
+  }
+});
