@@ -22,6 +22,7 @@ from ...models import (
     Connection,
     HealthChange,
     Incident,
+    NormalizedEvent,
     Provider,
     SyncError,
     SyncRun,
@@ -36,6 +37,8 @@ ALERTING = ("active",)
 BAD = ("error", "stale")
 CHUNK = 500
 LIVE_ACTIONS = ("connection.activate", "connection.resume")
+
+UNINSTALLED = "uninstalled"  # a record status meaning the provider side went away (mapped from app/uninstalled)
 
 
 @dataclass
@@ -218,6 +221,11 @@ def _gather(connections, limits, now):
     for cid, rows in signals.recent(ids, now - timedelta(seconds=longest)).items():
         stats[cid].signals = rows
     _live_since(stats, [cid for cid, c in connections.items() if c.lifecycle == "active"])
+    records = NormalizedEvent.__table__.c
+    for cid, moment in db.session.execute(select(records.connection_id, func.max(records.updated_at)).where(
+            records.connection_id.in_(ids), records.mode == "live", records.status == UNINSTALLED)
+            .group_by(records.connection_id)):
+        stats[cid].uninstalled_at = moment
     _sync_errors(stats, ids)
     return stats
 

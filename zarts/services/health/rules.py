@@ -3,7 +3,8 @@
 Pure functions (no database): the health check gathers Stats, evaluate() decides. First match
 wins, in this order; the reason names every finding of the winning state:
 
-error     dead letters piling up; a burst of 401s since the last accepted delivery (a wrong
+error     the provider said its side went away (an app uninstalled) and nothing came after;
+          dead letters piling up; a burst of 401s since the last accepted delivery (a wrong
           secret); the last sync failed for a reason a person must fix (credential, config);
           no success for error_cadence_factor x the expected cadence (active connections)
 stale     no event within the expected cadence plus grace (active connections)
@@ -62,6 +63,7 @@ class Stats:
     signals: list = field(default_factory=list)  # (kind, bucket_at, hits) rows
     last_rejection_reason: str | None = None
     sync_error: tuple | None = None  # (error_kind, error) of the last finished sync run, if it failed
+    uninstalled_at: datetime | None = None  # the provider said its side went away (e.g. Shopify app/uninstalled)
 
 
 def thresholds(stored):
@@ -125,6 +127,9 @@ def data_delayed(stats, limits, now):
 
 def _error(stats, limits, now, rejections=True):
     found = []
+    if stats.uninstalled_at and (stats.last_event_at is None or stats.uninstalled_at >= stats.last_event_at):
+        found.append(f"The provider says the app was uninstalled on {stamp(stats.uninstalled_at)}: nothing more will "
+                     "arrive until it is installed again (or disconnect this connection)")
     if stats.dead_letters >= limits["dead_letters_error"]:
         found.append(f"{_count(stats.dead_letters, 'event')} dead-lettered in the last "
                      f"{span(limits['dead_letter_window_seconds'])}: fix the cause, then retry them")
