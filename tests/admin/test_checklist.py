@@ -257,3 +257,25 @@ def test_a_test_event_never_touches_the_process_wide_config(app, client, admin, 
     assert seen == [False, False] and app.config["OUTBOX_SYNC"] is False
     if app.config["REDIS_URL"] is None:  # in-process: normalized before the answer, without the flag
         assert gate.test_review(connection)["created"] == 1
+
+
+def test_step_two_for_a_pull_connector_is_its_stored_credential(app, client, admin):
+    from zarts.services.sync import settings
+
+    connection, _ = make_connection("generic_http_sync", owner=admin)
+    step = steps_of(connection)["records"]
+    assert not step["done"] and "credential" in step["missing"]
+    settings.configure(connection, {"endpoint": "https://crm.example.com/v1/records"}, admin, credential="key-123")
+    assert steps_of(connection)["records"]["done"]
+
+
+def test_step_two_for_stripe_is_the_secret_stripe_issued(app, client, admin):
+    from zarts.services.setup import connections
+
+    connection, _ = connections.create_connection("stripe", make_connection()[0].client.slug, admin.email,
+                                                  "Card payments")  # no secret pasted: zarts generated one
+    db.session.commit()
+    step = steps_of(connection)["records"]
+    assert not step["done"] and "paste the signing secret Stripe issued" in step["missing"]
+    connections.rotate_secret(connection, admin, 0, secret="whsec_issued_by_stripe_abc123")
+    assert steps_of(connection)["records"]["done"]

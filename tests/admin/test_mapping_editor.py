@@ -109,3 +109,92 @@ def test_save_validates_versions_and_audits(app, client, admin, redis_url):
     delivered(client, connection, secret, payload=payload)
     record = db.session.scalar(db.select(NormalizedEvent).filter_by(connection_id=connection.id))
     assert record.fields["currency_code"] == "usd"
+
+
+MARKER = "PLANTED-PII-4242"
+
+
+def planted_charge():
+    """A Stripe charge with the marker under sensitive keys only (an email, a card, a nested token)."""
+    payload = copy.deepcopy(definition("stripe")["samples"]["charge.succeeded"])
+    payload["id"] = f"evt_{uuid.uuid4().hex}"
+    charge = payload["data"]["object"]
+    charge["receipt_email"] = f"{MARKER}@example.com"
+    charge["card"] = {"number": f"{MARKER}-4111", "exp": "12/30"}
+    charge["metadata"] = {"api_token": MARKER, "card_total": 4200, "note": "kept"}
+    return payload
+
+
+def leaky_mapping():
+    """The whole payload as a field (`@`), plus an external id, a status and a field read from sensitive keys."""
+    candidate = stripe_default()
+    rule = candidate["events"]["charge.succeeded"]
+    rule["fields"] = {"everything": "@", "contact": "data.object.receipt_email"}
+    rule["external_id"] = "data.object.receipt_email"
+    rule["status"] = "data.object.metadata.api_token"
+    return candidate
+
+
+def preview(client, connection, candidate, event_id, unmasked=False, headers=HX):
+    url = f"/admin/connections/{connection.id}/mapping/preview" + ("/unmasked" if unmasked else "")
+    response = client.post(url, headers=headers, data={"mapping_json": json.dumps(candidate), "event_id": event_id})
+    assert response.status_code == 200
+    return response
+
+
+def unmasked_looks():
+    db.session.expire_all()
+    return db.session.scalars(db.select(AdminAction).filter_by(action="mapping.preview_unmasked")).all()
+
+
+def test_the_preview_masks_sensitive_values_by_default(app, client, admin):
+    connection, secret = make_connection("stripe", owner=admin)
+    event_id = delivered(client, connection, secret, payload=planted_charge())
+    before = counts()
+    for headers in (HX, {}):  # the htmx fragment and the full page
+        html = preview(client, connection, leaky_mapping(), event_id, headers=headers).get_data(as_text=True)
+        assert "Normalized record" in html and MARKER not in html
+        assert "everything" in html and "•••" in html and "kept" in html  # the rest is shown
+        assert "Show unmasked values" in html and "audit log" in html
+    assert counts() == before and unmasked_looks() == []
+
+
+def test_an_error_quoting_a_sensitive_value_is_masked_too(app, client, admin):
+    connection, secret = make_connection("stripe", owner=admin)
+    event_id = delivered(client, connection, secret, payload=planted_charge())
+    candidate = leaky_mapping()
+    candidate["events"]["charge.succeeded"]["occurred_at"] = "data.object.receipt_email"
+    html = preview(client, connection, candidate, event_id).get_data(as_text=True)
+    assert "is not a unix time" in html and MARKER not in html
+    candidate = stripe_default()
+    candidate["events"]["charge.succeeded"]["metrics"][0]["value"] = "data.object.metadata.api_token"
+    html = preview(client, connection, candidate, event_id).get_data(as_text=True)
+    assert "is not a number" in html and MARKER not in html
+    # A metric read from a sensitive key works on the real values only: the masked preview says so.
+    candidate["events"]["charge.succeeded"]["metrics"][0]["value"] = "data.object.metadata.card_total"
+    html = preview(client, connection, candidate, event_id).get_data(as_text=True)
+    assert "Not shown masked: the mapping makes a record of this event" in html and MARKER not in html
+    assert unmasked_looks() == []
+
+
+def test_show_unmasked_values_is_an_audited_look(app, client, admin):
+    connection, secret = make_connection("stripe", owner=admin)
+    event_id = delivered(client, connection, secret, payload=planted_charge())
+    before = counts()
+    response = preview(client, connection, leaky_mapping(), event_id, unmasked=True)
+    html = response.get_data(as_text=True)
+    assert MARKER in html and "recorded in the audit log" in html and "Show unmasked values" not in html
+    assert json.loads(response.headers["HX-Trigger"]) == {"mapping-preview-unmasked": connection.id}
+    [look] = unmasked_looks()
+    assert (look.actor_id, look.target_type, look.target_id) == (admin.id, "event", str(event_id))
+    assert look.after == {"connection_id": connection.id}
+    assert counts() == (before[0], before[1], before[2] + 1)  # that row and nothing else
+
+
+def test_unmasked_preview_of_another_connections_event_shows_nothing_and_audits_nothing(app, client, admin):
+    connection, _ = make_connection("stripe", owner=admin)
+    other, other_secret = make_connection("stripe", owner=admin)
+    foreign = delivered(client, other, other_secret, payload=planted_charge())
+    html = preview(client, connection, leaky_mapping(), foreign, unmasked=True).get_data(as_text=True)
+    assert "choose one of this connection&#39;s stored events" in html and MARKER not in html
+    assert unmasked_looks() == []

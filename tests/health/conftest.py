@@ -1,5 +1,7 @@
 """A fake sync source on 127.0.0.1 (a real HTTP server in a thread) and helpers for health tests."""
+import ipaddress
 import json
+import socket
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -27,6 +29,7 @@ class FakeSource:
             self.add(f"rec_{n:03d}", name=f"Record {n}", status="new", amount=100 + n)
         self.planned = []  # (status, headers) answered instead of the next requests, in order
         self.requests = []  # (monotonic time, query dict, status)
+        self.hosts = []  # the Host header of each request
         self.delay = 0.0
 
     def add(self, record_id, **fields):
@@ -83,6 +86,7 @@ def _handler(source):
         def do_GET(self):  # noqa: N802 (the http.server name)
             if source.delay:
                 time.sleep(source.delay)
+            source.hosts.append(self.headers.get("Host"))
             query = {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
             status, headers, body = source.answer(query, self.headers.get("Authorization"))
             data = json.dumps(body).encode()
@@ -100,9 +104,51 @@ def _handler(source):
     return Handler
 
 
+# Host names the sync tests use, and what "DNS" answers for them; no test resolves a real name.
+FAKE_DNS = {"api.example.com": ["93.184.215.14"], "public.example.com": ["93.184.215.14"]}
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _numeric(host):
+    """True for an address literal in any spelling the C resolver reads without asking DNS (127.1, 0x7f000001)."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    try:
+        socket.inet_aton(host)
+        return True
+    except OSError:
+        return False
+
+
+def fake_getaddrinfo(host, port, *args, **kwargs):
+    """getaddrinfo for the tests: FAKE_DNS names, address literals and localhost; any other name fails."""
+    name = host.decode() if isinstance(host, bytes) else host
+    if name in FAKE_DNS:
+        answers = FAKE_DNS[name]() if callable(FAKE_DNS[name]) else FAKE_DNS[name]
+        return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "",
+                 (a, port, 0, 0) if ":" in a else (a, port)) for a in answers]
+    if name is None or name == "localhost" or _numeric(name):
+        return _real_getaddrinfo(host, port, *args, **kwargs)
+    raise socket.gaierror(socket.EAI_NONAME, f"{name}: not a name these tests know")
+
+
+@pytest.fixture(autouse=True)
+def no_outside_dns(monkeypatch):
+    """Sync endpoints are resolved before they are saved or fetched: from FAKE_DNS, never the network."""
+    monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
+
+
 @pytest.fixture
-def fake_source():
-    """A FakeSource served on a free 127.0.0.1 port; .url is its records endpoint."""
+def fake_source(app):
+    """A FakeSource served on a free 127.0.0.1 port; .url is its records endpoint.
+
+    Syncs may reach it only because this app allows internal addresses, as an on-premises install
+    would (SYNC_ALLOW_PRIVATE_ADDRESSES); tests/health/test_sync_addresses.py covers the default.
+    """
+    app.config["SYNC_ALLOW_PRIVATE_ADDRESSES"] = True
     source = FakeSource()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(source))
     server.daemon_threads = True

@@ -51,8 +51,18 @@ def connection_mapping(connection_id):
 
 @bp.route("/connections/<int:connection_id>/mapping/preview", methods=["POST"])
 def connection_mapping_preview(connection_id):
-    """Dry run of the mapping in the textarea on one stored event: the normalized record or the exact error."""
-    connection = connection_or_404(connection_id)
+    """Dry run of the mapping in the textarea on one stored event: the normalized record (sensitive
+    values masked) or the exact error."""
+    return _preview(connection_or_404(connection_id), unmasked=False)
+
+
+@bp.route("/connections/<int:connection_id>/mapping/preview/unmasked", methods=["POST"])
+def connection_mapping_preview_unmasked(connection_id):
+    """The same dry run with provider values unmasked: on request only, recorded in the audit log."""
+    return _preview(connection_or_404(connection_id), unmasked=True)
+
+
+def _preview(connection, unmasked):
     form = _form(connection, request.form)
     result = error = None
     if not form.validate_on_submit():
@@ -61,10 +71,12 @@ def connection_mapping_preview(connection_id):
         error = "choose a stored event to preview against"
     else:
         try:
-            result = versions.preview_against(connection, form.mapping_json.parsed, form.event_id.data)
+            result = versions.preview_against(connection, form.mapping_json.parsed, form.event_id.data,
+                                              current_user, unmasked=unmasked)
         except DomainError as exc:
             error = str(exc)
-    db.session.rollback()  # a preview never writes
-    if htmx:
-        return render_template("admin/_mapping_preview.html", connection=connection, result=result, error=error)
-    return _editor(connection, form, previewed=True, result=result, error=error)
+    db.session.rollback()  # a preview writes nothing (an unmasked one's audit row is committed already)
+    if not htmx:
+        return _editor(connection, form, previewed=True, result=result, error=error)
+    body = render_template("admin/_mapping_preview.html", connection=connection, form=form, result=result, error=error)
+    return htmx_response(body, trigger={"mapping-preview-unmasked": connection.id} if unmasked and result else None)

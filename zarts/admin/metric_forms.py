@@ -18,7 +18,9 @@ def _choices(values, blank=None):
 
 class MetricForm(FlaskForm):
     name = StringField("Card title", validators=[DataRequired(), Length(max=200)])
-    connection_id = SelectField("Source connection", coerce=lambda v: int(v) if v else None, validate_choice=False)
+    # The choices are the client's own connections (set by the view); anything else is refused.
+    connection_id = SelectField("Source connection", coerce=lambda v: int(v) if v else None,
+                                invalid_choice_message="choose one of this client's connections")
     metric_name = StringField("Mapped value", validators=[DataRequired(), Length(max=100)],
                               description="The metric name in the connection's mapping, e.g. revenue or leads.")
     period = SelectField("Period", choices=_choices(PERIODS, "— choose —"))
@@ -42,8 +44,6 @@ class MetricForm(FlaskForm):
             "name", "connection_id", "metric_name", "period", "unit", "client_meaning", "aggregation",
             "baseline_mode", "baseline_value", "baseline_label", "target_value", "direction",
             "watch_threshold", "action_threshold", "next_action")}
-
-
 
 
 class NoteForm(FlaskForm):

@@ -4,5 +4,5 @@ rules        the JMESPath mapping language: validate a mapping, find the rule fo
 csv_columns  the mapping's "csv" section: headers to targets, typed cell values
 versions     a connection's mapping in force, its saved versions, saving (audited) and previews
 
-May import: audit. Used by the pipeline, imports, sync and the admin.
+May import: audit, ingest.masking (what a preview hides). Used by the pipeline, imports, sync and the admin.
 """

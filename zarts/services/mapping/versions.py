@@ -1,12 +1,21 @@
 """A connection's mapping: the one in force, its saved versions, previews, and saving (audited)."""
 import json
 
+from flask import current_app
+
 from ...extensions import db
 from ...models import ConnectionMapping, RawEvent, User, WebhookEvent
 from .. import DomainError, audit
+from ..ingest import masking
 from . import rules
 
 PREVIEW_CHOICES = 25
+MASKED_LIMITS = {"max_string": 300, "max_depth": 8, "max_items": 50}
+HIDDEN = {
+    "record": "the mapping makes a record of this event, but it reads values under sensitive keys",
+    "ignored": "the mapping ignores this event",
+    "error": "the mapping fails on this event, and its error may quote values under sensitive keys",
+}
 
 
 def effective_mapping(connection):
@@ -51,10 +60,13 @@ def preview_events(connection, limit=PREVIEW_CHOICES):
     ))
 
 
-def preview_against(connection, candidate, event_id):
-    """Dry run of a candidate mapping on one stored event of this connection; never writes.
+def preview_against(connection, candidate, event_id, actor=None, unmasked=False):
+    """Dry run of a candidate mapping on one stored event of this connection; writes no record.
 
-    Returns mapping.preview()'s answer plus the event, or DomainError for an unknown event.
+    Returns mapping.preview()'s answer plus "event" and "masked", or DomainError for an unknown
+    event. Masked (the default): the mapping is applied to the payload with every value under a
+    sensitive key masked, so no part of the record, nor an error quoting a value, can show one;
+    sizes are bounded. Unmasked is a deliberate look at provider data, audited like the raw view.
     """
     row = db.session.execute(
         db.select(WebhookEvent, RawEvent.body).join(RawEvent, RawEvent.webhook_event_id == WebhookEvent.id)
@@ -63,8 +75,35 @@ def preview_against(connection, candidate, event_id):
     if row is None:
         raise DomainError("choose one of this connection's stored events")
     event, body = row
+    if unmasked:
+        audit.record(actor, "mapping.preview_unmasked", "event", event.id, "", None, {"connection_id": connection.id})
+        db.session.commit()
     try:
         payload = json.loads(bytes(body))
     except (ValueError, RecursionError) as exc:
-        return {"ok": False, "error": f"the stored body is not JSON: {type(exc).__name__}", "event": event}
-    return {**rules.preview(candidate, event.event_type, payload), "event": event}
+        return {"ok": False, "error": f"the stored body is not JSON: {type(exc).__name__}", "event": event,
+                "masked": not unmasked}
+    result = rules.preview(candidate, event.event_type, payload)
+    if not unmasked:
+        result = _masked(candidate, event.event_type, payload, result)
+    return {**result, "event": event, "masked": not unmasked}
+
+
+def _masked(candidate, event_type, payload, real):
+    """The preview as shown by default: computed from the masked payload, then bounded.
+
+    When masking changes the outcome (say a metric reads a value under a sensitive key), the masked
+    answer would mislead and the real one would show the value: only the real verdict is given.
+    """
+    sensitive = current_app.config["PAYLOAD_SENSITIVE_KEYS"]
+    masked_payload = masking.mask_all(payload, masking.needles_for(sensitive), 0, {})
+    shown = rules.preview(candidate, event_type, masked_payload)
+    if _outcome(shown) != _outcome(real):
+        return {"ok": real["ok"], "hidden": HIDDEN[_outcome(real)]}
+    if "record" in shown:
+        shown["record"] = masking.redact(shown["record"], sensitive, **MASKED_LIMITS)
+    return shown
+
+
+def _outcome(result):
+    return "record" if "record" in result else "ignored" if "ignored" in result else "error"

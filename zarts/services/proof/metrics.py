@@ -2,7 +2,16 @@
 from decimal import Decimal, InvalidOperation
 
 from ...extensions import db
-from ...models import AGGREGATIONS, BASELINE_MODES, DIRECTIONS, PERIODS, MetricDefinition, PortalCard, utcnow
+from ...models import (
+    AGGREGATIONS,
+    BASELINE_MODES,
+    DIRECTIONS,
+    PERIODS,
+    Connection,
+    MetricDefinition,
+    PortalCard,
+    utcnow,
+)
 from .. import DomainError, audit
 from . import outcomes
 
@@ -26,6 +35,11 @@ def _clean(values):
     for key, value in list(data.items()):
         if isinstance(value, str):
             data[key] = value.strip() or None
+    if data.get("connection_id") is not None:
+        try:
+            data["connection_id"] = int(data["connection_id"])
+        except (TypeError, ValueError) as exc:
+            raise DomainError("source connection must be a connection id") from exc
     for key in NUMBERS:
         if data.get(key) is not None:
             try:
@@ -46,14 +60,13 @@ def save_metric(client, values, actor, metric=None):
         raise DomainError("a metric needs a name")
     if not data.get("metric_name", getattr(metric, "metric_name", None)):
         raise DomainError("a metric needs the name of the mapped value it reads (e.g. revenue)")
+    _check_source(client, data.get("connection_id", getattr(metric, "connection_id", None)))
     before = _snapshot(metric) if metric else None
     if metric is None:
         metric = MetricDefinition(client_id=client.id, aggregation="sum", direction="higher", baseline_mode="fixed")
         db.session.add(metric)
     for key, value in data.items():
         setattr(metric, key, value)
-    if metric.connection is not None and metric.connection_id and metric.connection.client_id != client.id:
-        raise DomainError("the source connection belongs to another client")
     if metric.published and publish_gaps(metric):
         raise DomainError("a published metric needs " + ", ".join(publish_gaps(metric)))
     db.session.flush()
@@ -61,6 +74,22 @@ def save_metric(client, values, actor, metric=None):
     if metric.published:
         outcomes.refresh_card(metric)
     return metric
+
+
+def _check_source(client, connection_id):
+    """A card only ever sums its own client's data: the source must be one of client's connections.
+
+    Checked on the id about to be stored, before anything changes: a new metric has no loaded
+    relationship to check, and the form is not the only way in.
+    """
+    if connection_id is None:
+        return
+    connection = db.session.get(Connection, connection_id)
+    if connection is None:
+        raise DomainError(f"source connection {connection_id} does not exist")
+    if connection.client_id != client.id:
+        raise DomainError(f"the source connection belongs to another client: choose one of {client.name}'s "
+                          "connections")
 
 
 def publish(metric, actor):

@@ -13,6 +13,7 @@ from ...extensions import db
 from ...providers import definition
 from .. import DomainError, audit
 from ..ingest import secrets
+from . import addresses
 
 PAGINATIONS = ("cursor", "updated_since")
 HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}")
@@ -75,6 +76,12 @@ def validate(config):
             problems.append("endpoint: must be an http or https URL with a host")
         if parts.username or parts.password:
             problems.append("endpoint: put credentials in the credential, not in the URL")
+        try:
+            port = parts.port
+        except ValueError:
+            port = 0
+        if port == 0:
+            problems.append("endpoint: the port must be a number from 1 to 65535")
     if not (isinstance(config.get("auth_header"), str) and HEADER_NAME.fullmatch(config["auth_header"])):
         problems.append("auth_header: must be an HTTP header name")
     prefix = config.get("auth_prefix")
@@ -122,13 +129,16 @@ def configure(connection, changes, actor, credential=None, reason="", replace=Fa
         raise DomainError(f"connection {connection.id} is not a sync connector")
     before = dict(connection.sync_config or {})
     after = {k: v for k, v in {**({} if replace else before), **(changes or {})}.items() if v is not None}
-    if problems := validate({**defaults(connection), **after}):
+    merged = {**defaults(connection), **after}
+    if problems := validate(merged):
         raise DomainError("; ".join(problems))
+    if problem := addresses.endpoint_problem(merged["endpoint"]):  # runs check again: DNS answers change
+        raise DomainError(problem)
     connection.sync_config = after
     if credential is not None:
         if not credential.strip() or any(c in credential for c in "\r\n"):
             raise DomainError("the credential must be one line of text")
-        connection.secret_encrypted = secrets.encrypt(credential.strip())
+        connection.secret_encrypted, connection.secret_source = secrets.encrypt(credential.strip()), "provider"
         connection.previous_secret_encrypted = connection.previous_secret_expires_at = None
     audit.record(actor, "connection.sync_configure", "connection", connection.id, reason, {"sync_config": before},
                  {"sync_config": after, "credential_changed": credential is not None})

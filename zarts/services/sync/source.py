@@ -6,7 +6,8 @@ and when the retries are used up. This module adds what a sync run needs on top:
 longer than the cap, or a wait past the run's deadline, ends the run (the next one starts after
 that time) instead of sleeping in a worker; every throttle and retry is reported to the run.
 401/403 mean the credential is wrong; other 4xx and redirects mean the configuration is.
-Redirects are never followed, so the credential is only ever sent to the configured host.
+Redirects are never followed, so the credential is only ever sent to the configured host. The
+host is resolved once per run and checked (addresses): the connection goes to that address only.
 """
 import json
 import time
@@ -18,6 +19,7 @@ from urllib3.exceptions import HTTPError, InvalidHeader, MaxRetryError
 from urllib3.util import Retry, Timeout
 
 from ...models import utcnow
+from . import addresses
 
 MAX_PAGE_BYTES = 10 * 1024 * 1024
 MAX_WAIT_SECONDS = 86400
@@ -69,8 +71,7 @@ class Source:
             self.headers[config["auth_header"]] = f"{config['auth_prefix']}{credential}"
         self.on_throttle = on_throttle or (lambda: None)
         self.on_retry = on_retry or (lambda kind, message: None)
-        self.pool = urllib3.PoolManager(num_pools=2, maxsize=1, retries=False,
-                                        timeout=Timeout(total=config["timeout_seconds"]))
+        self.pool = None  # opened on the first request, to the address checked then, for the whole run
 
     def _retry(self):
         base = float(self.config["backoff_base_seconds"])
@@ -123,10 +124,27 @@ class Source:
     def _late(self, wait):
         return time.monotonic() + wait > self.deadline
 
+    def _connect(self):
+        """The pool for this run, to the endpoint's checked address; SourceError(config) when private."""
+        if self.pool is None:
+            try:
+                target = addresses.check(self.config["endpoint"], addresses.private_allowed())
+            except addresses.PrivateAddress as exc:
+                raise SourceError("config", str(exc)) from None
+            self.pool = pinned_pool(target, Timeout(total=self.config["timeout_seconds"]))
+            self.headers["Host"] = target.host_header
+        return self.pool
+
     def _request(self, url):
         """(status, headers, body, problem); status None when no answer came."""
+        parts = urlsplit(url)
         try:
-            response = self.pool.request("GET", url, headers=self.headers, redirect=False, preload_content=False)
+            pool = self._connect()
+        except addresses.Unresolvable as exc:  # perhaps a passing DNS failure: retried like one
+            return None, {}, b"", str(exc)[:300]
+        try:
+            response = pool.request("GET", urlunsplit(("", "", parts.path or "/", parts.query, "")),
+                                    headers=self.headers, redirect=False, preload_content=False)
         except HTTPError as exc:  # refused, reset, timed out
             reason = getattr(exc, "reason", None) or exc
             return None, {}, b"", f"{type(exc).__name__}: {reason}"[:300]
@@ -138,6 +156,15 @@ class Source:
             return None, {}, b"", f"{type(exc).__name__}: {exc}"[:300]
         finally:
             response.release_conn()
+
+
+def pinned_pool(target, timeout):
+    """A connection pool to target.address alone; over https, SNI and the certificate check still use
+    the host name (urllib3's server_hostname and assert_hostname), so pinning weakens nothing."""
+    if target.scheme == "https":
+        return urllib3.HTTPSConnectionPool(target.address, target.port, timeout=timeout, maxsize=1, retries=False,
+                                           server_hostname=target.host, assert_hostname=target.host)
+    return urllib3.HTTPConnectionPool(target.address, target.port, timeout=timeout, maxsize=1, retries=False)
 
 
 def _next(retry, url):

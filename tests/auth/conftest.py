@@ -1,0 +1,44 @@
+"""The objects the access sweeps fill their URLs with: one client's, one of each kind."""
+import io
+
+import pytest
+from werkzeug.datastructures import MultiDict
+
+from tests.factories import deliver, make_client, make_connection, make_user
+from tests.portal.test_portal import card_of, charge, revenue_metric
+from zarts.extensions import db
+from zarts.models import AdminTask
+from zarts.services.console import bulk, explorer
+from zarts.services.imports import csv_import
+from zarts.services.setup.connections import CHECKLIST_STEPS
+
+HX = {"HX-Request": "true"}
+OWNER_ONLY = "Owner-only revenue 7731"  # the owning client's card title: nobody else may see it
+
+
+@pytest.fixture
+def owned(app, client):
+    """One client's objects, one of each kind an admin or portal URL takes an id of.
+
+    {"ids": {URL argument: value}, "cursor": the event explorer's second page, "customer", "admin"}.
+    """
+    customer = make_client()
+    admin = make_user("admin")
+    stripe, secret = make_connection("stripe", client=customer, owner=admin)
+    metric = revenue_metric(stripe, name=OWNER_ONLY)
+    deliver(client, stripe, secret, payload=charge(4200, "ch_owned"))
+    broken = {"id": "evt_broken_owned", "type": "charge.succeeded", "data": {"object": {}}}
+    assert deliver(client, stripe, secret, payload=broken).status_code == 202  # dead-lettered: opens a task
+    event_id = deliver(client, stripe, secret, payload=charge(100, "ch_event")).get_json()["event_id"]
+    csv, _ = make_connection("manual_csv_import", client=customer, owner=admin)
+    upload = csv_import.upload(csv.id, "leads.csv", io.BytesIO(b"row_key,name,value\nL-1,Lead,10\n"))
+    filters, errors = explorer.parse_filters(MultiDict({"connection": str(stripe.id)}))
+    assert not errors
+    _rows, cursor = explorer.page(filters, None, 1)
+    operation = bulk.start_retry(filters, admin)
+    task = db.session.scalar(db.select(AdminTask).filter_by(connection_id=stripe.id))
+    assert task is not None
+    ids = {"client_id": customer.id, "connection_id": stripe.id, "event_id": event_id, "metric_id": metric.id,
+           "card_id": card_of(metric).id, "import_id": upload.id, "operation_id": operation.id,
+           "task_id": task.id, "step": CHECKLIST_STEPS[0][0]}
+    return {"ids": ids, "cursor": cursor, "customer": customer, "admin": admin}
