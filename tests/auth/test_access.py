@@ -9,6 +9,7 @@ import pytest
 from cryptography.fernet import Fernet
 from werkzeug.routing import AnyConverter, FloatConverter, UUIDConverter
 
+from tests import backends
 from tests.factories import make_user
 from zarts import create_app
 
@@ -34,6 +35,9 @@ def guarded_routes():
         "SQLALCHEMY_DATABASE_URI": "sqlite://",
         "SECRET_KEY": "route-discovery",
         "ZARTS_SECRETS_KEY": Fernet.generate_key().decode(),
+        # The first app of the process fixes the login limiter's key prefix (Flask-Limiter keeps it):
+        # the run's own, so counters never outlive the run nor meet another run's.
+        "ZARTS_QUEUE_PREFIX": f"zarts-test-{backends.RUN_ID}",
     })
     found = []
     for rule in app.url_map.iter_rules():
