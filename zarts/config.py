@@ -125,4 +125,8 @@ def engine_options(database_url):
     """Pool settings that keep long-lived MySQL connections healthy."""
     if database_url.startswith("mysql"):
         return {"pool_pre_ping": True, "pool_recycle": 280}
+    if database_url.startswith("sqlite"):
+        from .sqlite import Connection
+
+        return {"connect_args": {"factory": Connection}}
     return {}

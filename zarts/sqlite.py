@@ -4,7 +4,18 @@ WAL lets readers (admin pages, the portal, the sweeper) go on while a writer com
 costs one fsync of the log instead of the rollback journal's several. synchronous=FULL keeps
 "persist before ack": a committed delivery survives a power cut. Other databases are left alone.
 """
+import sqlite3
+
 from sqlalchemy import event
+
+from .blocking import off_the_loop
+
+
+class Connection(sqlite3.Connection):
+    """A SQLite connection whose commit (the fsync) runs off a gevent worker's loop."""
+
+    def commit(self):
+        return off_the_loop(super().commit)
 
 
 def init_app(app):

@@ -13,6 +13,8 @@ import logging
 import os
 import threading
 
+from ...blocking import off_the_loop
+
 log = logging.getLogger(__name__)
 
 _state = threading.local()
@@ -44,7 +46,7 @@ def exclusive(engine):
         return
     thread_lock, fd = entry
     with thread_lock:  # flock belongs to the open file, which this process's threads share
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        off_the_loop(fcntl.flock, fd, fcntl.LOCK_EX)  # while another process writes
         _state.held = path
         try:
             yield
