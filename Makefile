@@ -5,8 +5,9 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
+WORKERS ?= 2
 
-.PHONY: run test test-e2e venv-run venv-dev migrate demo worker clean
+.PHONY: run test test-e2e venv-run venv-dev migrate demo serve worker clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +43,13 @@ test: venv-dev
 test-e2e: venv-dev
 	E2E_REQUIRED=1 $(PY) -m pytest -m e2e
 
+## serve: the production web server for wsgi:app (gunicorn + gevent; HOST, PORT, WEB_WORKERS, WEB_CONNECTIONS, WEB_KEEPALIVE: see serve.py)
+serve: venv-run
+	$(PY) serve.py
+
+## worker: WORKERS (default 2) RQ worker processes, each restarted if it dies; run on any number of hosts
 worker: venv-run
-	$(PY) worker.py
+	$(PY) worker.py --processes $(WORKERS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

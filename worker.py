@@ -1,12 +1,16 @@
-"""Start an RQ worker for the zarts queues: `python worker.py [--burst] [--no-sweeper]`.
+"""Start RQ workers for the zarts queues: `python worker.py [--processes N] [--burst] [--no-sweeper]`.
 
 Run any number of these, on any host that reaches the same REDIS_URL and DATABASE_URL. Each
 worker beats a heartbeat (zarts.workers) and runs the periodic sweeper; a short Redis lock lets
 only one of them sweep at a time. When Redis goes away the worker waits for it and carries on.
+With --processes N (what `make worker` runs) this process starts N workers, starts a new one
+whenever one dies, and passes SIGTERM/Ctrl-C on to them once (RQ's warm shutdown).
 """
 import argparse
 import logging
+import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -22,20 +26,28 @@ from zarts.queues import QUEUE_NAMES, queue_name
 
 log = logging.getLogger("zarts.worker")
 RECONNECT_MAX_SECONDS = 30
+RESTART_MAX_SECONDS = 30  # a worker that keeps dying at start-up is restarted at most this often
 
 
 def main(argv=None):
     """Work the zarts queues; each job gets its own app context (and database session)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--processes", type=int, metavar="N",
+                        help="run N worker processes and restart any that die (default: work in this process)")
     parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     parser.add_argument("--no-sweeper", action="store_true", help="do not run the periodic sweeper")
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
+    if args.processes is not None and args.processes < 1:
+        parser.error("--processes must be 1 or more")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     app = create_app()
     bind_app(app)
     if not app.config.get("REDIS_URL"):
         print("worker: REDIS_URL is not set; without it jobs run inside the web process.", file=sys.stderr)
         return 2
+    if args.processes is not None:
+        return supervise(args.processes, ["--burst"] * args.burst + ["--no-sweeper"] * args.no_sweeper)
     with app.app_context():
         names = [queue_name(name) for name in QUEUE_NAMES]
     workers.start(app)
@@ -67,6 +79,52 @@ def work(redis_url, names, burst=False, sleep=time.sleep):
             wait = min(wait * 2, RECONNECT_MAX_SECONDS)
         finally:
             connection.close()
+
+
+def supervise(count, child_args):
+    """Keep `count` worker processes running until told to stop; each a `worker.py child_args`.
+
+    Children run in their own sessions, so a Ctrl-C reaches only this process, which passes one
+    SIGTERM on: a second signal would turn RQ's warm shutdown into a cold one.
+    """
+    command = [sys.executable, os.path.abspath(__file__), *child_args]
+    stopping = []
+    children = {}  # slot -> (process, started at, wait before the next restart)
+
+    def start(slot, wait=1):
+        children[slot] = (subprocess.Popen(command, start_new_session=True), time.monotonic(), wait)
+
+    def stop(signum, frame):
+        if not stopping:
+            stopping.append(signum)
+            for proc, _, _ in children.values():
+                proc.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for slot in range(count):
+        start(slot)
+    log.info("started %d worker processes", count)
+    restarts = {}  # slot -> (when to start it again, the wait that led there)
+    while children or (restarts and not stopping):
+        time.sleep(0.2)
+        now = time.monotonic()
+        for slot, (proc, started, wait) in list(children.items()):
+            code = proc.poll()
+            if code is None:
+                continue
+            del children[slot]
+            if stopping or "--burst" in child_args:
+                continue
+            # A worker that ran a while is replaced at once; one dying at start-up waits longer each time.
+            wait = 1 if now - started > RESTART_MAX_SECONDS else min(wait * 2, RESTART_MAX_SECONDS)
+            log.warning("worker process %d exited with %s; starting another in %d s", proc.pid, code, wait)
+            restarts[slot] = (now + wait, wait)
+        for slot, (due, wait) in list(restarts.items()):
+            if not stopping and now >= due:
+                del restarts[slot]
+                start(slot, wait)
+    return 0
 
 
 if __name__ == "__main__":
