@@ -2,16 +2,19 @@
 import threading
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import update
+from sqlalchemy.event import listen, remove
 from sqlalchemy.exc import OperationalError
 
 from tests.admin.helpers import HX, audit_rows
-from tests.factories import deliver, make_connection, make_user
+from tests.factories import deliver, drain, make_connection, make_user
 from zarts import dispatch
 from zarts.extensions import db
+from zarts.jobs.normalize import end_abandoned_claims
 from zarts.models import AdminTask, NormalizedEvent, SyncError, WebhookEvent, utcnow
 from zarts.services.mapping import rules
-from zarts.services.pipeline import claims, normalize, records, replay
+from zarts.services.pipeline import claims, failures, normalize, records, replay, sweeper
 
 SLOW = "slow-worker"
 
@@ -121,3 +124,52 @@ def test_an_admin_action_on_a_status_that_changed_meanwhile_changes_nothing(app,
 
 def test_the_lease_outlasts_the_longest_normalize_job(app):
     assert claims.LEASE_SECONDS > dispatch.job("normalize_events").timeout
+
+
+def refuse(*args, **kwargs):
+    raise OperationalError("UPDATE", {}, Exception("Can't connect to MySQL server on '127.0.0.1'"))
+
+
+def test_a_batch_cut_off_from_the_database_gives_its_claim_back_at_once(app, client, monkeypatch):
+    event_id = waiting_event(client)
+    with monkeypatch.context() as outage:  # the write fails, and so does recording the failure
+        outage.setattr(records, "upsert", refuse)
+        outage.setattr(failures, "fail", refuse)
+        with pytest.raises(OperationalError):
+            normalize.process([event_id])
+    # The worker lives on and beats its heartbeat: only the end of the claim frees the event, not
+    # the lease (15 minutes). Found by bench/chaos.py's db-outage run.
+    assert sweeper.sweep()["handed_over"] == 1
+    drain()
+    event = state(event_id)
+    assert (event.status, event.attempts) == ("normalized", 2)
+
+
+def test_a_claim_given_up_while_the_database_is_away_ends_once_it_answers(app, client, monkeypatch):
+    event_id = waiting_event(client)
+    away = []
+    upsert = records.upsert
+
+    def going_away(pairs, now):
+        away.append(True)  # from here on every statement fails, the claim's own end too
+        return upsert(pairs, now)
+
+    def refuse_while_away(*args):
+        if away:
+            refuse()
+
+    monkeypatch.setattr(records, "upsert", going_away)
+    listen(db.engine, "before_cursor_execute", refuse_while_away)
+    try:
+        with pytest.raises(OperationalError):
+            normalize.process([event_id])
+    finally:
+        remove(db.engine, "before_cursor_execute", refuse_while_away)
+        away.clear()
+    monkeypatch.setattr(records, "upsert", upsert)
+    assert state(event_id).status == "processing"
+    assert sweeper.sweep()["handed_over"] == 0  # still held: its end could not be written
+    assert end_abandoned_claims() == 1  # the periodic loop's next round, in the worker that held it
+    assert sweeper.sweep()["handed_over"] == 1
+    drain()
+    assert state(event_id).status == "normalized"

@@ -12,6 +12,12 @@ def normalize_events(event_ids):
         return normalize.process(claims.top_up(event_ids, BATCH_SIZE))
 
 
+def end_abandoned_claims():
+    """End the claims this process's failed jobs left behind, once the database answers again."""
+    with app_context():
+        return claims.end_abandoned()
+
+
 def sweep():
     """Hand stranded events over again (stuck, due for retry, or abandoned by a dead worker)."""
     with app_context():

@@ -8,7 +8,7 @@ import time
 from flask import current_app
 
 from ..queues import queue_name, redis_connection
-from .normalize import refresh_cards, sweep
+from .normalize import end_abandoned_claims, refresh_cards, sweep
 from .retention import purge_raw_bodies
 from .sync import check_health, schedule_syncs
 
@@ -32,6 +32,7 @@ def _loop(app, interval):
     while True:
         with app.app_context():
             try:
+                end_abandoned_claims()  # this process's own: every worker's loop, not only the sweeping one
                 if _my_turn(interval):
                     sweep()
             except Exception:  # keep sweeping whatever one round hit

@@ -3,6 +3,7 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from ... import workers
 from ...extensions import db
@@ -18,6 +19,10 @@ RECEIVED_GRACE_SECONDS = 30
 # `queued` events may wait behind a backlog: each is handed over again once per QUEUED_GRACE
 # (handoff sets when), or after IDLE_GRACE when the queue holds no work at all (Redis was flushed).
 IDLE_GRACE_SECONDS = 30
+
+# Claims this process gave up when their job failed midway, not yet ended because the database was
+# away (an outage is the usual cause): end_abandoned() ends them once it answers again.
+_abandoned = set()
 
 
 def claimable(now):
@@ -109,4 +114,34 @@ def end_dead_claims(alive, now):
         table.c.status == "processing", table.c.lease_expires_at > now, dead,
     ).values(lease_expires_at=now - timedelta(seconds=1)))
     db.session.commit()
+    return result.rowcount
+
+
+def abandon(token):
+    """Give up a claim whose job failed midway; how many events it ended.
+
+    Its events become claimable at once, instead of after the lease: the worker is alive, so its
+    heartbeat would keep them held. If the database cannot be reached, the claim is ended later,
+    by end_abandoned() in the periodic loop.
+    """
+    _abandoned.add(token)
+    return end_abandoned()
+
+
+def end_abandoned(now=None):
+    """End the leases of the claims this process abandoned; how many events (0 while the database is away)."""
+    tokens = sorted(_abandoned)
+    if not tokens:
+        return 0
+    table = WebhookEvent.__table__
+    try:
+        db.session.rollback()  # whatever the failed job left of its transaction
+        result = db.session.execute(update(table).where(
+            table.c.claim_token.in_(tokens), table.c.status == "processing",
+        ).values(lease_expires_at=(now or utcnow()) - timedelta(seconds=1)))
+        db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+        return 0
+    _abandoned.difference_update(tokens)
     return result.rowcount

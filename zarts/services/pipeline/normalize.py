@@ -56,6 +56,16 @@ def _process(event_ids, healths):
     counts = {"claimed": len(claimed)}
     if not claimed:
         return counts
+    try:
+        _normalize(claimed, token, counts, healths)
+    except Exception:
+        claims.abandon(token)  # e.g. the database went away mid-batch: not held until the lease ends
+        raise
+    return counts
+
+
+def _normalize(claimed, token, counts, healths):
+    """Write the claimed events' outcomes, adding them to counts."""
     events = _load(claimed)
     healths.update({event.connection_id: event.connection.health for event in events})
     stamps = {event.connection_id: event.connection.last_success_at for event in events}
@@ -67,7 +77,6 @@ def _process(event_ids, healths):
             succeeded |= _write_alone(event_id, counts, now, token)
     recent = now - timedelta(seconds=SUCCESS_STAMP_SECONDS)
     _mark_success({cid for cid in succeeded if stamps.get(cid) is None or stamps[cid] < recent}, now)
-    return counts
 
 
 def _write_batch(events, counts, now, token):
