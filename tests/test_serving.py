@@ -148,3 +148,24 @@ def test_the_same_clients_stall_a_thread_per_request_server(served):
     with Stallers(port, slow=SLOW, idle=0, path=connection["ingest_path"]):
         with pytest.raises(OSError):  # a timeout: every thread waits on a slow client
             deliver(base, connection, 0, timeout=3)
+
+
+def test_serve_settings_come_from_the_environment_with_defaults_for_the_database():
+    sys.path.insert(0, str(ROOT))
+    import serve
+
+    def option(cmd, name):
+        return cmd[cmd.index(name) + 1]
+
+    mysql = serve.command({"DATABASE_URL": "mysql+pymysql://u@db/zarts"})
+    assert option(mysql, "--worker-class") == "gevent" and option(mysql, "--workers") == str(os.cpu_count() or 1)
+    assert option(mysql, "--bind") == "0.0.0.0:8000" and mysql[-1] == "wsgi:app"
+    # SQLite lets one process write at a time: one gevent process gathers every delivery into its group commit.
+    assert option(serve.command({}), "--workers") == "1"
+    assert option(serve.command({"DATABASE_URL": "sqlite:///x.db", "WEB_WORKERS": "3"}), "--workers") == "3"
+    custom = serve.command({"HOST": "::1", "PORT": "9000", "WEB_CONNECTIONS": "50", "WEB_KEEPALIVE": "2"})
+    assert (option(custom, "--bind"), option(custom, "--worker-connections"), option(custom, "--keep-alive")) == (
+        "[::1]:9000", "50", "2")
+    for bad in ({"PORT": "http"}, {"WEB_WORKERS": "0"}, {"WEB_CONNECTIONS": "-5"}):
+        with pytest.raises(SystemExit, match="must be a whole number above 0"):
+            serve.command(bad)
