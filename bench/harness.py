@@ -173,14 +173,45 @@ def free_port():
         return s.getsockname()[1]
 
 
-class Server:
-    """gunicorn serving one target on a free loopback port, started with GUNICORN_SETTINGS."""
+SERVERS = ("gthread", "sync", "granian", "serve")  # what a target can be served with; see server_command()
 
-    def __init__(self, app_spec, env, log_dir, settings=GUNICORN_SETTINGS):
+
+def server_command(server, app_spec, port, threads=4):
+    """(command, listening sockets to wait for) to serve app_spec on 127.0.0.1:port.
+
+    gthread: the reference, gunicorn with GUNICORN_SETTINGS. sync: what the README deployed before
+    `make serve`, `gunicorn --workers 2` (one request per process at a time). granian: Granian's WSGI interface
+    (2 workers, `threads` blocking threads each, a 10 s header timeout), the runner-up.
+    serve: exactly what `make serve` runs (serve.py: gunicorn with gevent workers, its defaults or
+    the WEB_* settings in the environment), only its app swapped for the bench's targets.
+    """
+    if server == "gthread":
+        return [os.path.join(BIN, "gunicorn"), *gunicorn_settings(threads), "--bind", f"127.0.0.1:{port}",
+                app_spec], 2
+    if server == "sync":
+        return [os.path.join(BIN, "gunicorn"), "--workers", "2", "--log-level", "warning",
+                "--bind", f"127.0.0.1:{port}", app_spec], 1
+    if server == "granian":
+        return [os.path.join(BIN, "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+                "--workers", "2", "--blocking-threads", str(threads), "--http1-header-read-timeout", "10000",
+                "--backpressure", "64", "--log-level", "warning", app_spec], 1
+    if server == "serve":
+        sys.path.insert(0, ROOT)
+        import serve
+
+        cmd = serve.command({**os.environ, "HOST": "127.0.0.1", "PORT": str(port)})
+        return [*cmd[:-1], app_spec], 1
+    raise ValueError(f"unknown server {server!r}; one of {', '.join(SERVERS)}")
+
+
+class Server:
+    """One target served on a free loopback port (gunicorn gthread unless told otherwise)."""
+
+    def __init__(self, app_spec, env, log_dir, settings=GUNICORN_SETTINGS, server="gthread"):
         self.port = free_port()
-        self.log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", dir=log_dir, delete=False)
-        cmd = [os.path.join(BIN, "gunicorn"), *settings,
-               "--bind", f"127.0.0.1:{self.port}", app_spec]
+        self.log = tempfile.NamedTemporaryFile(prefix=f"{server}-", suffix=".log", dir=log_dir, delete=False)
+        threads = int(settings[settings.index("--threads") + 1]) if "--threads" in settings else 4
+        cmd, self.min_listeners = server_command(server, app_spec, self.port, threads)
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self._wait_ready()
 
@@ -196,7 +227,7 @@ class Server:
             except OSError:
                 time.sleep(0.1)
                 continue
-            if self.listeners() >= 2:
+            if self.listeners() >= self.min_listeners:
                 return
             time.sleep(0.1)
         raise RuntimeError(f"gunicorn not ready after {timeout}s: {self.log_text()}")
@@ -208,8 +239,13 @@ class Server:
         return sum(1 for r in rows if r[3] == "0A" and int(r[1].split(":")[1], 16) == self.port)
 
     def workers(self):
-        """Pids of the master's worker processes."""
-        return children(self.proc.pid)
+        """Pids of the master's worker processes (and theirs)."""
+        found, todo = [], children(self.proc.pid)
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo.extend(children(pid))
+        return found
 
     def pids(self):
         return [self.proc.pid, *self.workers()]
@@ -363,3 +399,56 @@ def wrk(url, requests_file, body_file, seconds, threads, connections, grace=GRAC
     result["loadgen_cpu_s"] = (after.children_user - before.children_user) + (
         after.children_system - before.children_system)
     return result
+
+
+class Stallers:
+    """Connections that hold a server's attention without giving it work, for the whole block:
+    `slow` clients that send a header line a second and never finish, `slow_bodies` clients that
+    send whole headers and then trickle their body a byte a second, and `idle` keep-alive
+    connections that made one request and then say nothing. All to 127.0.0.1:port."""
+
+    def __init__(self, port, slow=2, idle=200, path="/", slow_bodies=2):
+        self.port, self.slow, self.idle, self.path, self.slow_bodies = port, slow, idle, path, slow_bodies
+        self.stop_event, self.threads, self.socks = threading.Event(), [], []
+
+    def __enter__(self):
+        for n in range(self.idle):
+            sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+            sock.sendall(f"GET {self.path} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
+            try:
+                sock.recv(65536)
+            except OSError:
+                pass
+            self.socks.append(sock)
+        for n in range(self.slow + self.slow_bodies):
+            thread = threading.Thread(target=self._trickle, args=(n, n >= self.slow), daemon=True)
+            thread.start()
+            self.threads.append(thread)
+        time.sleep(1.0)  # let them settle in before the measurement starts
+        return self
+
+    def _trickle(self, n, body):
+        head = f"POST {self.path} HTTP/1.1\r\nHost: bench\r\n"
+        if body:
+            head += "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"
+        while not self.stop_event.is_set():
+            try:
+                sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+                sock.sendall(head.encode())
+                while not self.stop_event.wait(1.0):
+                    # never the blank line after the headers, or never the whole body
+                    sock.sendall(b" " if body else f"X-Slow-{n}: still here\r\n".encode())
+            except OSError:
+                pass  # the server gave up on us: come back, as an attacker would
+            finally:
+                try:
+                    sock.close()
+                except (OSError, UnboundLocalError):
+                    pass
+
+    def __exit__(self, *exc):
+        self.stop_event.set()
+        for sock in self.socks:
+            sock.close()
+        for thread in self.threads:
+            thread.join(5)

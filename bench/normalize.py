@@ -10,7 +10,7 @@ and `wrk` (apt-get install wrk) for (iii):
 (ii)  normalized events/s for N stored events with one `python worker.py --burst` process
       (realistic signed sample payloads of every shipped webhook provider, the shipped mappings),
       and that process's peak RSS, for each N in --sizes;
-(iii) a --burst-seconds burst at the endpoint's full rate (gunicorn -w 2 -k gthread --threads 4, wrk)
+(iii) a --burst-seconds burst at the endpoint's full rate (what `make serve` runs, driven by wrk)
       with two `python worker.py` processes running; the time until every event is final.
 
 Everything talks to 127.0.0.1 only and is thrown away afterwards: the MariaDB schema
@@ -152,12 +152,12 @@ def report(reference, simple, drains, e2e, args):
         "wall time of (ii) adds the worker's start-up and shutdown. Events are",
         "stored directly (the rows the endpoint would write: signed sample payloads of stripe, shopify, github",
         "and standard_webhooks, about 60% distinct objects, 2% unmapped types) and handed over as jobs of up",
-        "to 200 ids, as the outbox does. (iii) drives `gunicorn -w 2 -k gthread --threads 4 wsgi:app` with",
+        "to 200 ids, as the outbox does. (iii) drives what `make serve` runs (serve.py) with",
         "wrk (unique delivery ids, varied payloads of the header-deduped providers) while two `worker.py`",
         "processes run; its times come from the events' own timestamps (first and last received_at, last",
         "processed_at), so the burst is measured as the app saw it. Peak RSS is the worker's VmHWM.",
         "",
-        "What the first runs showed, and what changed (zarts/services/normalize.py, records.py, claims.py,",
+        "What the first runs showed, and what changed (zarts/services/pipeline/normalize.py, records.py, claims.py,",
         "zarts/jobs/normalize.py, worker.py):",
         "",
         "- Two workers deadlocked (MySQL 1213) and raced on new records (1062); each clash became a",

@@ -1,4 +1,4 @@
-"""(iii) of bench/normalize.py: gunicorn serving wsgi:app, and wrk sending varied signed deliveries.
+"""(iii) of bench/normalize.py: `make serve` serving wsgi:app, and wrk sending varied signed deliveries.
 
 Talks to 127.0.0.1 only; the generated requests live in a temp dir that cleanup_load() removes.
 """
@@ -12,9 +12,8 @@ import tempfile
 import time
 import urllib.request
 
-from bench.normalize_setup import BIN, HEADER_DEDUPED, ROOT, event_mix, signed
+from bench.normalize_setup import HEADER_DEDUPED, ROOT, event_mix, signed
 
-GUNICORN = ["-w", "2", "-k", "gthread", "--threads", "4", "--keep-alive", "5", "--log-level", "warning"]
 GRACE_SECONDS = 3  # wrk's wait for the answers still in flight when the burst ends
 
 
@@ -113,11 +112,13 @@ def wrk(url, load, seconds, connections, threads=2, grace=GRACE_SECONDS):
 
 
 def start_server(bench):
-    """`gunicorn -w 2 -k gthread --threads 4 wsgi:app` on a free loopback port, once it answers /healthz."""
+    """What `make serve` runs (serve.py) on a free loopback port, once it answers /healthz."""
+    import serve
+
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    proc = subprocess.Popen([os.path.join(BIN, "gunicorn"), *GUNICORN, "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+    proc = subprocess.Popen(serve.command({**bench.env, "HOST": "127.0.0.1", "PORT": str(port)}),
                             cwd=ROOT, env=bench.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and proc.poll() is None:
@@ -128,7 +129,7 @@ def start_server(bench):
         except OSError:
             time.sleep(0.1)
     stop_server(proc)
-    raise RuntimeError("gunicorn did not answer /healthz within 30 s")
+    raise RuntimeError("serve.py did not answer /healthz within 30 s")
 
 
 def stop_server(proc):
