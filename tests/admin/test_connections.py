@@ -1,6 +1,8 @@
 """Connections: create (secret shown once), edit, rotate with overlap, pause/resume, disconnect; all audited."""
+import base64
 import json
 import re
+import zlib
 from datetime import timedelta
 
 import pytest
@@ -53,10 +55,16 @@ def create_form(client_row, owner, **extra):
 
 def test_create_shows_the_secret_once_and_audits_without_it(app, client, admin):
     acme = make_client("Acme Create")
-    response = client.post("/admin/connections/new", data=create_form(acme, admin))
+    created = client.post("/admin/connections/new", data=create_form(acme, admin))
+    connection = db.session.scalar(db.select(Connection).filter_by(client_id=acme.id))
+    # Post/redirect/get: the address bar ends on the connection's own URL, so a reload cannot
+    # post the form again, and that page shows the secret once.
+    assert created.status_code == 303 and created.headers["Location"] == f"/admin/connections/{connection.id}"
+    assert "whsec_" not in created.get_data(as_text=True)
+    response = client.get(created.headers["Location"])
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
-    connection = db.session.scalar(db.select(Connection).filter_by(client_id=acme.id))
+    assert "Connection created" in html
     secret = SECRET_RE.search(html).group(1)
     assert secret == secrets.decrypt(connection.secret_encrypted) and secret.startswith("whsec_")
     assert "will not be shown again" in html and connection.ingest_path in html
@@ -74,12 +82,51 @@ def test_create_shows_the_secret_once_and_audits_without_it(app, client, admin):
     assert deliver(client, connection, secret).status_code == 202  # and it is the real secret
 
 
-def test_create_via_htmx_replaces_the_url_so_a_reload_hides_the_secret(app, client, admin):
+def test_create_via_htmx_goes_to_the_connection_page_which_shows_the_secret_once(app, client, admin):
     acme = make_client("Acme Hx")
     response = client.post("/admin/connections/new", data=create_form(acme, admin), headers=HX)
     connection = db.session.scalar(db.select(Connection).filter_by(client_id=acme.id))
-    assert response.headers["HX-Replace-Url"] == f"/admin/connections/{connection.id}"
-    assert SECRET_RE.search(response.get_data(as_text=True))
+    assert response.headers["HX-Redirect"] == f"/admin/connections/{connection.id}"
+    assert SECRET_RE.search(client.get(f"/admin/connections/{connection.id}").get_data(as_text=True))
+    assert not SECRET_RE.search(client.get(f"/admin/connections/{connection.id}").get_data(as_text=True))
+
+
+def test_a_secret_held_for_one_connection_is_not_shown_on_another(app, client, admin):
+    acme = make_client("Acme Two")
+    other, _ = make_connection("stripe", owner=admin)
+    location = client.post("/admin/connections/new", data=create_form(acme, admin)).headers["Location"]
+    assert not SECRET_RE.search(client.get(f"/admin/connections/{other.id}").get_data(as_text=True))
+    assert SECRET_RE.search(client.get(location).get_data(as_text=True))
+
+
+def test_a_pasted_provider_secret_is_never_shown(app, client, admin):
+    acme = make_client("Acme Pasted")
+    pasted = "whsec_" + "a" * 32
+    location = client.post("/admin/connections/new", data=create_form(acme, admin, secret=pasted)).headers["Location"]
+    html = client.get(location).get_data(as_text=True)
+    assert "Connection created" in html and pasted not in html and not SECRET_RE.search(html)
+
+
+def test_rotation_without_htmx_redirects_to_the_page_that_shows_the_new_secret_once(app, client, admin):
+    connection, old = make_connection("stripe", owner=admin)
+    response = client.post(f"/admin/connections/{connection.id}/rotate", data={"overlap_hours": "6"})
+    assert response.status_code == 303 and response.headers["Location"] == f"/admin/connections/{connection.id}"
+    new = SECRET_RE.search(client.get(response.headers["Location"]).get_data(as_text=True)).group(1)
+    assert new == secrets.decrypt(reload(connection.id).secret_encrypted) != old
+    assert new not in client.get(f"/admin/connections/{connection.id}").get_data(as_text=True)
+
+
+def test_the_session_cookie_never_carries_the_secret_readably(app, client, admin):
+    acme = make_client("Acme Cookie")
+    created = client.post("/admin/connections/new", data=create_form(acme, admin))
+    connection = db.session.scalar(db.select(Connection).filter_by(client_id=acme.id))
+    secret = secrets.decrypt(connection.secret_encrypted)
+    cookie = client.get_cookie("session").value
+    payload = cookie.lstrip(".").split(".")[0]
+    raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    text = zlib.decompress(raw).decode() if cookie.startswith(".") else raw.decode()
+    assert "reveal" in text and secret not in text
+    assert created.status_code == 303
 
 
 @pytest.mark.parametrize("change, error", [

@@ -21,7 +21,7 @@ STRIPE_SECRET = "whsec_" + base64.b32encode(os.urandom(20)).decode().lower()  # 
 def create(client, admin, provider, secret):
     form = {"provider": provider, "client": make_client().slug, "owner_id": admin.id, "reason": "Card payments",
             "retry_max_attempts": 5, "retry_base_seconds": 120, "portal_visible": "y", "secret": secret}
-    response = client.post("/admin/connections/new", data=form)
+    response = client.post("/admin/connections/new", data=form, follow_redirects=True)
     db.session.rollback()
     return response, db.session.scalar(db.select(Connection).order_by(Connection.id.desc()))
 

@@ -11,6 +11,7 @@ from ..providers import definitions
 from ..services import DomainError
 from ..services.setup import connections as connection_service
 from ..services.setup import gate, guide, lifecycle, onboarding
+from . import reveal
 from .blueprint import bp
 from .forms import ConnectionForm, LifecycleForm, ManualUpdateForm, RotateForm
 
@@ -45,7 +46,7 @@ def connections():
 
 @bp.route("/connections/new", methods=["GET", "POST"])
 def connection_new():
-    """Create a connection; the response shows its secret, once."""
+    """Create a connection, then go to its page, which shows a generated secret once."""
     form = ConnectionForm()
     form.provider.choices = [SelectChoice(key, shipped["name"]) for key, shipped in definitions().items()]
     form.client.choices = [SelectChoice(c.slug, c.name) for c in db.session.scalars(db.select(Client).order_by(Client.name))]
@@ -64,16 +65,32 @@ def connection_new():
             db.session.rollback()
             form.form_errors.append(str(exc))
         else:
-            page = _detail_page(connection, new_secret=secret, created=True)
-            url = url_for("admin.connection_detail", connection_id=connection.id)
-            return htmx_response(page, 200, NO_STORE, replace_url=url if htmx else None)
+            if secret is None:  # the provider's own, pasted: nothing to show
+                flash("Connection created. Follow the setup guide below.", "success")
+            else:
+                reveal.hold(connection.id, secret, created=True)
+            return _to_detail(connection)
     return render_template("admin/connection_form.html", form=form, connection=None)
 
 
 @bp.route("/connections/<int:connection_id>")
 def connection_detail(connection_id):
-    """Everything about one connection: settings, lifecycle, secret state, onboarding, manual fallback."""
-    return _detail_page(connection_or_404(connection_id))
+    """Everything about one connection: settings, lifecycle, secret state, onboarding, manual fallback.
+
+    A secret issued by the POST that redirected here is shown in this response only."""
+    connection = connection_or_404(connection_id)
+    secret, created = reveal.take(connection.id)
+    if secret is None:
+        return _detail_page(connection)
+    return htmx_response(_detail_page(connection, new_secret=secret, created=created), 200, NO_STORE)
+
+
+def _to_detail(connection):
+    """Go to the connection's own page (post/redirect/get; for htmx a full navigation there)."""
+    url = url_for("admin.connection_detail", connection_id=connection.id)
+    if htmx:
+        return htmx_response(redirect=url)
+    return redirect(url, 303)
 
 
 def _detail_page(connection, new_secret=None, created=False):
@@ -158,6 +175,7 @@ def connection_rotate(connection_id):
         if secret is None:
             flash("The provider's new secret is in force.", "success")
             return redirect(url_for("admin.connection_detail", connection_id=connection.id))
-        return htmx_response(_detail_page(connection, new_secret=secret), 200, NO_STORE)
+        reveal.hold(connection.id, secret)
+        return _to_detail(connection)
     page = render_template("admin/_secret.html", **secret_context(connection, secret, form, error, rotated))
     return htmx_response(page, 200, NO_STORE, trigger={"secret-rotated": connection.id} if rotated else None)
