@@ -2,9 +2,9 @@
 import json
 import uuid
 
-from tests.factories import deliver, make_connection, make_user
+from tests.factories import deliver, drain, make_connection, make_user
 from zarts.extensions import db
-from zarts.models import AdminAction, AdminTask
+from zarts.models import AdminAction, AdminTask, WebhookEvent
 
 HX = {"HX-Request": "true"}
 
@@ -63,3 +63,30 @@ def test_resolving_twice_says_so(app, client, admin):
 def test_empty_and_unknown(app, client, admin):
     assert "Nothing to do" in client.get("/admin/tasks").get_data(as_text=True)
     assert client.post("/admin/tasks/999999/resolve", headers=HX).status_code == 404
+
+
+def test_a_dead_letter_task_closes_itself_once_nothing_it_is_about_remains(app, client, admin):
+    connection, secret = make_connection("stripe", owner=admin)
+    dead_letter(client, connection, secret)
+    dead_letter(client, connection, secret)
+    first, second = db.session.scalars(db.select(WebhookEvent.id).filter_by(
+        connection_id=connection.id, status="dead_lettered").order_by(WebhookEvent.id)).all()
+    client.post(f"/admin/events/{first}/ignore", data={"reason": "a test charge"}, headers=HX)
+    [task] = task_of(connection)
+    assert task.status == "open"  # one dead letter is left
+    client.post(f"/admin/events/{second}/resolve", data={"reason": "entered by hand"}, headers=HX)
+    [task] = task_of(connection)
+    assert (task.status, task.open_key, task.resolved_by_id) == ("resolved", None, None) and task.resolved_at
+    assert "no dead-lettered events remain" in task.detail
+    [row] = db.session.scalars(db.select(AdminAction).filter_by(action="task.resolve")).all()
+    assert (row.target_id, row.actor_id, row.reason) == (str(task.id), None, "no dead-lettered events remain")
+    assert f'id="task-{task.id}"' not in client.get("/admin/tasks").get_data(as_text=True)
+
+
+def test_retrying_the_last_dead_letter_closes_its_task_and_a_new_failure_opens_another(app, client, admin):
+    connection, secret = make_connection("stripe", owner=admin)
+    dead_letter(client, connection, secret)
+    [event_id] = db.session.scalars(db.select(WebhookEvent.id).filter_by(connection_id=connection.id)).all()
+    client.post(f"/admin/events/{event_id}/retry", data={}, headers=HX)
+    drain()  # it fails again: the mapping still finds no id
+    assert [t.status for t in task_of(connection)] == ["resolved", "open"]

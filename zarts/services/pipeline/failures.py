@@ -10,6 +10,7 @@ from sqlalchemy import update
 
 from ...extensions import db
 from ...models import AdminTask, SyncError, WebhookEvent, utcnow
+from .. import audit
 
 BACKOFF_FACTOR = 4
 JITTER = 0.25
@@ -67,6 +68,20 @@ def dead_letter(event, reason, token, now=None):
         ))
     else:
         task.detail = f"Latest: event {event.id} ({event.event_type or 'unknown type'}): {reason[:500]}"
+    return True
+
+
+def settle_dead_letters(connection_id, now=None):
+    """Close the connection's dead-letter task once none of its events is dead-lettered any more
+    (retried, replayed, ignored or resolved by hand); True when it closed one. In the caller's transaction."""
+    task = db.session.scalar(db.select(AdminTask).filter_by(open_key=f"dead_letters:{connection_id}"))
+    if task is None or db.session.scalar(db.select(WebhookEvent.id).filter_by(
+            connection_id=connection_id, status="dead_lettered").limit(1)) is not None:
+        return False
+    task.status, task.open_key, task.resolved_at = "resolved", None, now or utcnow()
+    task.detail = f"{task.detail}\nClosed by zarts: no dead-lettered events remain."[:65000]
+    audit.record(None, "task.resolve", "task", task.id, "no dead-lettered events remain",
+                 {"status": "open"}, {"status": "resolved", "resolved_at": task.resolved_at.isoformat()})
     return True
 
 

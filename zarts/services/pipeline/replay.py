@@ -5,7 +5,7 @@ from ...extensions import db
 from ...models import FINAL_STATUSES, RawEvent, WebhookEvent, utcnow
 from .. import DomainError, audit
 from ..ingest.handoff import hand_over
-from . import retention
+from . import failures, retention
 
 REPLAYABLE = ("normalized", "ignored", "dead_lettered", "retry_scheduled", "resolved_manually", "received", "queued")
 NOT_REPLAYABLE_SOURCES = ("manual",)  # hand-entered updates have no provider payload to map
@@ -122,7 +122,10 @@ def _set(event, seen, **values):
     table = WebhookEvent.__table__
     result = db.session.execute(update(table).where(table.c.id == event.id, table.c.status == seen)
                                 .values(claim_token=None, lease_expires_at=None, **values))
+    connection_id = event.connection_id
     db.session.expire(event)
+    if result.rowcount == 1 and seen == "dead_lettered":
+        failures.settle_dead_letters(connection_id)  # the task closes with its last dead letter
     return result.rowcount == 1
 
 
