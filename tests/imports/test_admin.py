@@ -1,4 +1,5 @@
 """The admin pages through HTTP: upload, column mapping, dry run, confirm, progress, downloads."""
+import csv
 import io
 import re
 from datetime import timedelta
@@ -10,7 +11,7 @@ from werkzeug.test import encode_multipart
 
 from tests.auth.test_csrf import TOKEN_RE
 from tests.factories import drain, make_connection, make_user
-from tests.imports.conftest import HEADER, check, leads, leads_file, upload
+from tests.imports.conftest import HEADER, check, do_import, leads, leads_file, upload
 from tests.imports.test_files import BAD_FILES
 from zarts.extensions import db
 from zarts.models import CsvImport, NormalizedEvent, utcnow
@@ -271,3 +272,37 @@ def test_an_unreachable_queue_leaves_the_import_resumable(client, admin, connect
     monkeypatch.undo()
     client.post(f"/admin/imports/{imp.id}/resume", data={}, headers=HX)
     assert "Dry run" in panel(client, imp.id)
+
+
+def test_the_import_button_and_its_confirmation_give_the_same_count(client, admin, connection):
+    do_import(check(upload(connection, leads_file(2))))  # L-1, L-2 exist now
+    data = (HEADER + leads(2) + leads(1, start=10) + leads(1, start=10, stage="lost")
+            + "L-20,bad-email,X,new,1,2026-11-01\n").encode()  # 5 rows: 2 unchanged, 1 new, 1 duplicate, 1 invalid
+    imp = check(upload(connection, data, filename="acme-leads-nov.csv"))
+    html = panel(client, imp.id)
+    button = re.search(r'<button type="submit" class="btn btn-brand">Import (\d+) rows</button>', html).group(1)
+    confirm = re.search(r'hx-confirm="Import (\d+) of the (\d+) rows of acme-leads-nov.csv into [^"]*'
+                        r'The other (\d+) \(duplicate, invalid or ignored\) are skipped.">', html)
+    assert button == confirm.group(1) == "3" and confirm.group(2, 3) == ("5", "2")
+
+
+def test_the_errors_download_carries_each_row_as_the_file_had_it_sensitive_values_masked(client, admin, connection):
+    data = (HEADER + leads(1) + "L-2,bad-email,Dana Whitfield,new,7,2026-11-01\n" + leads(1, start=3)
+            + "L-4,l4@example.com,=HYPERLINK(1),new,x,2026-11-01\n").encode()
+    imp = check(upload(connection, data))
+    lines = list(csv.reader(io.StringIO(client.get(f"/admin/imports/{imp.id}/errors.csv")
+                                                       .get_data(as_text=True))))
+    assert lines[0] == ["line", "column", "value", "message", "row_key", "email", "name", "stage", "value", "created"]
+    by_line = {row[0]: row for row in lines[1:]}
+    assert by_line["3"][4:] == ["L-2", "•••", "Dana Whitfield", "new", "7", "2026-11-01"]
+    assert by_line["5"][4:] == ["L-4", "•••", "'=HYPERLINK(1)", "new", "x", "2026-11-01"]
+
+
+def test_the_column_mapping_shows_the_files_first_rows_masked_where_sensitive(client, admin, connection):
+    imp = upload(connection, leads_file(7))
+    html = client.get(f"/admin/imports/{imp.id}").get_data(as_text=True)
+    preview = html[html.index('<table class="import-preview-table">'):]
+    preview = preview[:preview.index("</table>")]
+    assert "The file's first 5 rows (values under sensitive headers masked)" in html
+    assert preview.count("<tr>") == 6 and "Lead 1" in preview and "Lead 5" in preview and "Lead 6" not in preview
+    assert "lead1@example.com" not in html and "•••" in preview

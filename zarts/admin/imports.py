@@ -79,11 +79,14 @@ def import_detail(import_id):
 def _panel_context(imp, section=None, errors=(), edit=False):
     section = section or csv_import.proposed_section(imp)
     used = {section.get("key"), *(s.get("column") for s in section["columns"].values())}
+    dry_counts = csv_import.dry_run_counts(imp.counts or {})
     return {
         "imp": imp, "section": section, "errors": list(errors), "edit": edit,
+        "preview": csv_import.preview_rows(imp) if imp.status in ("uploaded", "dry_run") else [],
         "unused": [h for h in imp.headers if h not in used], "types": csv_columns.TYPES,
         "earlier": csv_import.earlier_import(imp), "progress": csv_import.progress(imp),
-        "stalled": csv_import.is_stalled(imp), "dry_counts": csv_import.dry_run_counts(imp.counts or {}),
+        "stalled": csv_import.is_stalled(imp), "dry_counts": dry_counts,
+        "importable": csv_import.importable_rows(dry_counts),
         "encoding_name": csv_parse.ENCODINGS.get(imp.encoding, imp.encoding),
         "delimiter_name": csv_parse.DELIMITER_NAMES.get(imp.delimiter, imp.delimiter),
     }

@@ -14,6 +14,7 @@ from ... import dispatch
 from ...extensions import db
 from ...models import Connection, CsvImport, Provider, utcnow
 from .. import DomainError, audit
+from ..ingest import masking
 from ..mapping import csv_columns
 from ..mapping.versions import effective_mapping, save_mapping
 from . import csv_parse, csv_run
@@ -207,6 +208,11 @@ def dry_run_counts(counts):
     return {DRY_RUN_LABELS[k]: counts.get(k, 0) for k in COUNT_KEYS}
 
 
+def importable_rows(dry_counts):
+    """Rows the import would take (new, update, unchanged); the rest of the file is skipped."""
+    return dry_counts["new"] + dry_counts["update"] + dry_counts["unchanged"]
+
+
 def progress(imp):
     """Rows done, total, percent, rate (rows/s) and errors so far, for the progress bar."""
     total = imp.total_rows if imp.status == "importing" else None
@@ -235,20 +241,73 @@ def import_dict(imp, dry_run=False):
     }
 
 
+def preview_rows(imp, limit=5):
+    """The file's first data rows as lists of cells (aligned to imp.headers), values under
+    sensitive headers masked; what the admin sees while mapping columns."""
+    if not imp.headers:
+        return []
+    masked = _masked_columns(imp.headers)
+    _, rows = csv_parse.data_records(imp.id, imp.encoding, imp.delimiter)
+    preview = []
+    try:
+        for _, cells in rows:
+            if not isinstance(cells, csv_parse.BadRecord):
+                preview.append(_shown_cells(cells, len(imp.headers), masked))
+            if len(preview) >= limit:
+                break
+    except csv_parse.FileProblem:
+        pass  # the dry run reports it; the preview shows the rows before it
+    return preview
+
+
 def errors_csv(imp):
-    """The stored row errors as CSV lines (a generator); cells that could run as formulas are escaped."""
+    """The stored row errors as CSV lines (a generator), each with its row as the file had it (values
+    under sensitive headers masked); cells that could run as formulas are escaped."""
+    errors = imp.row_errors or []
+    headers = list(imp.headers or [])
+    rows = [["line", "column", "value", "message", *headers]]
+    by_line = {}
+    for error in errors:
+        by_line.setdefault(error.get("line"), []).append(error)
+    originals = _rows_at(imp, set(by_line)) if headers and by_line else {}
+    for error in errors:
+        rows.append([error.get("line"), error.get("column"), error.get("value"), error.get("message"),
+                     *originals.get(error.get("line"), [])])
+    if imp.error_count > len(errors):
+        rows.append(["", "", "", f"{imp.error_count - len(errors):,} more errors not listed "
+                                 f"(the first {ROW_ERROR_LIMIT:,} are kept)"])
     out = io.StringIO()
     writer = csv.writer(out)
-    rows = [["line", "column", "value", "message"]]
-    rows += [[e.get("line"), e.get("column"), e.get("value"), e.get("message")] for e in imp.row_errors or []]
-    if imp.error_count > len(imp.row_errors or []):
-        rows.append(["", "", "", f"{imp.error_count - len(imp.row_errors):,} more errors not listed "
-                                 f"(the first {ROW_ERROR_LIMIT:,} are kept)"])
     for row in rows:
         writer.writerow([safe_cell(cell) for cell in row])
         yield out.getvalue()
         out.seek(0)
         out.truncate()
+
+
+def _rows_at(imp, lines):
+    """{line: cells} for these lines of the file, masked like the preview (one pass over the file)."""
+    masked, found, last = _masked_columns(imp.headers), {}, max(line for line in lines if line is not None)
+    _, rows = csv_parse.data_records(imp.id, imp.encoding, imp.delimiter)
+    try:
+        for line, cells in rows:
+            if line in lines and not isinstance(cells, csv_parse.BadRecord):
+                found[line] = _shown_cells(cells, len(imp.headers), masked)
+            if line >= last:
+                break
+    except csv_parse.FileProblem:
+        pass  # rows past an unreadable line keep their error without the original
+    return found
+
+
+def _masked_columns(headers):
+    keys = current_app.config["PAYLOAD_SENSITIVE_KEYS"]
+    return {i for i, header in enumerate(headers) if masking.is_sensitive(header, keys)}
+
+
+def _shown_cells(cells, width, masked):
+    cells = list(cells[:width]) + [""] * (width - len(cells))
+    return [masking.MASK if i in masked and cell else cell for i, cell in enumerate(cells)]
 
 
 def safe_cell(value):
