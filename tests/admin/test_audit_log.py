@@ -123,3 +123,30 @@ class TestPages:
         assert "action=event.retry" in url
         html2 = client.get(url, headers=HX).get_data(as_text=True)
         assert row_ids(html) + row_ids(html2) == mine[::-1]
+
+
+def test_changes_read_as_fields_with_the_raw_diff_one_click_away(client, admin, stripe):
+    connection, secret = stripe
+    event_id = deliver_broken(client, connection, secret)
+    client.post(f"/admin/events/{event_id}/ignore", data={"ctx": "row", "reason": "a test charge"}, headers=HX)
+    write(admin, "connection.update", "connection", str(connection.id), "tuning",
+          {"retry_max_attempts": 5, "portal_visible": True, "name": "Same"},
+          {"retry_max_attempts": 8, "portal_visible": False, "name": "Same"})
+    for url in ("/admin/audit", f"/admin/events/{event_id}"):
+        html = client.get(url).get_data(as_text=True)
+        assert re.search(r'<span class="change-field">Status</span>: <span class="change-old">dead lettered</span> → '
+                         r'<span class="change-new">ignored</span>', html), url
+        assert '<details class="change-raw"><summary>Raw change</summary>' in html, url
+    html = client.get("/admin/audit?action=connection.update").get_data(as_text=True)
+    assert re.search(r'Retry max attempts</span>: <span class="change-old">5</span> → <span class="change-new">8', html)
+    assert re.search(r'Portal visible</span>: <span class="change-old">yes</span> → <span class="change-new">no', html)
+    assert '<span class="change-field">Name</span>' not in html  # unchanged fields are left out
+
+
+def test_field_changes_reads_dates_codes_and_missing_sides():
+    from zarts.services.console.audit_log import field_changes
+
+    assert field_changes({}, {"status": "resolved_manually", "resolved_at": "2026-11-29T20:01:02.123+00:00"}) == [
+        ("Status", "—", "resolved manually"), ("Resolved at", "—", "2026-11-29 20:01 UTC")]
+    assert field_changes({"open_key": "dead_letters:3"}, {}) == [("Open key", "dead_letters:3", "—")]
+    assert field_changes({"a": 1}, {"a": 1}) == []

@@ -17,6 +17,12 @@ TARGET_LINKS = {
 }
 
 
+@bp.app_template_global("field_changes")
+def field_changes(before, after):
+    """An audit row's change as readable fields (see services.console.audit_log.field_changes)."""
+    return trail.field_changes(before, after)
+
+
 @bp.route("/audit")
 def audit_log():
     """The audit log; an htmx "load more" request gets the next rows only."""

@@ -1,4 +1,5 @@
 """Reading the audit trail for the audit log page: filters from query arguments, keyset pages."""
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -103,3 +104,34 @@ def choices():
         "target_types": db.session.scalars(
             select(AdminAction.target_type).distinct().order_by(AdminAction.target_type).limit(50)).all(),
     }
+
+
+def field_changes(before, after):
+    """An audit row's before/after as readable field changes: [(field, before text, after text)].
+
+    Fields present on either side, in the order they were written; a field that did not change is
+    left out, a side without it reads "—". Non-dict values (rare) come back as one "value" change.
+    """
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        if before == after:
+            return []
+        return [("Value", _readable(before), _readable(after))]
+    keys = list(dict.fromkeys([*before, *after]))
+    return [(key.replace("_", " ").capitalize(), _readable(before.get(key)), _readable(after.get(key)))
+            for key in keys if before.get(key) != after.get(key) or key not in before or key not in after]
+
+
+def _readable(value):
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        if re.fullmatch(r"[a-z]+(_[a-z]+)+", value):  # a status or another code word: dead_lettered
+            return value.replace("_", " ")
+        if re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(\+00:00|Z)?", value):
+            return value[:16].replace("T", " ") + " UTC"
+        return value
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(", ", ": "), ensure_ascii=False, default=str)
+    return str(value)
