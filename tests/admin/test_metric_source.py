@@ -9,6 +9,7 @@ from zarts.admin.metric_forms import MetricForm, choices
 from zarts.extensions import db
 from zarts.models import AdminAction, MetricDefinition, PortalCard
 from zarts.services import DomainError
+from zarts.services.mapping import versions
 from zarts.services.proof import metrics
 
 OTHER_AMOUNT = 9876500  # cents: 98,765 on a card that wrongly sums the other client's charges
@@ -97,3 +98,30 @@ def test_the_service_refuses_another_clients_connection_whoever_calls_it(app, ex
     with pytest.raises(DomainError, match="does not exist"):
         metrics.save_metric(own.client, {**values, "connection_id": 987654}, own.owner, metric)
     db.session.rollback()
+
+
+def test_the_metric_name_is_offered_from_the_chosen_connections_mapping(app, client, admin):
+    own, _ = make_connection("stripe")
+    other, _ = make_connection("manual_csv_import")  # another client's: its names are not offered
+    html = client.get(f"/admin/clients/{own.client_id}/metrics/new").get_data(as_text=True)
+    assert 'list="metric-name-options"' in html and "Choose the source connection" in html
+    assert f'hx-get="/admin/clients/{own.client_id}/metrics/names"' in html
+    names = client.get(f"/admin/clients/{own.client_id}/metrics/names?connection_id={own.id}",
+                       headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert '<option value="revenue">' in names and "<html" not in names and "writes: " in names
+    foreign = client.get(f"/admin/clients/{own.client_id}/metrics/names?connection_id={other.id}").get_data(as_text=True)
+    assert "<option" not in foreign and "leads" not in foreign
+    # An edit form offers its own connection's names straight away.
+    response = client.post(f"/admin/clients/{own.client_id}/metrics/new", data=form(own.id, metric_name="nope", name=""))
+    assert '<option value="revenue">' in response.get_data(as_text=True)
+
+
+def test_a_connection_whose_mapping_writes_no_metric_says_so(app, client, admin):
+    own, _ = make_connection("stripe")
+    mapping = versions.effective_mapping(own)
+    stripped = {**mapping, "events": {t: {k: v for k, v in rule.items() if k != "metrics"}
+                                      for t, rule in mapping["events"].items()}}
+    versions.save_mapping(own, stripped, admin, "no metrics yet")
+    db.session.commit()
+    names = client.get(f"/admin/clients/{own.client_id}/metrics/names?connection_id={own.id}").get_data(as_text=True)
+    assert "writes no metric yet" in names and f"/admin/connections/{own.id}/mapping" in names

@@ -10,6 +10,7 @@ from zarts.extensions import db
 from zarts.models import AdminTask
 from zarts.services.console import bulk, explorer
 from zarts.services.imports import csv_import
+from zarts.services.proof import notes
 from zarts.services.setup.connections import CHECKLIST_STEPS
 
 HX = {"HX-Request": "true"}
@@ -38,7 +39,9 @@ def owned(app, client):
     operation = bulk.start_retry(filters, admin)
     task = db.session.scalar(db.select(AdminTask).filter_by(connection_id=stripe.id))
     assert task is not None
+    draft = notes.write_for_client(csv, "Leads file imported: 1 row")  # a draft note, waiting for review
+    db.session.commit()
     ids = {"client_id": customer.id, "connection_id": stripe.id, "event_id": event_id, "metric_id": metric.id,
            "card_id": card_of(metric).id, "import_id": upload.id, "operation_id": operation.id,
-           "task_id": task.id, "step": CHECKLIST_STEPS[0][0]}
+           "task_id": task.id, "note_id": draft.id, "step": CHECKLIST_STEPS[0][0]}
     return {"ids": ids, "cursor": cursor, "customer": customer, "admin": admin}

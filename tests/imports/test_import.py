@@ -100,7 +100,8 @@ def test_completion_event_report_note_and_task_carry_the_counts(app, connection)
     note = db.session.scalar(db.select(ReportNote).filter_by(connection_id=connection.id))
     assert note.title == "Leads file imported: 6 rows, 2 need attention"
     assert note.body == "3 new, 0 updated, 0 unchanged, 1 duplicate row skipped, 2 could not be read and will be followed up by our team."
-    assert note.client_id == connection.client_id and note.visible and "leads.csv" not in note.title + note.body
+    assert note.client_id == connection.client_id and "leads.csv" not in note.title + note.body
+    assert (note.status, note.visible) == ("draft", False)  # the owner reviews what zarts writes for a client
 
     task = db.session.scalar(db.select(AdminTask).filter_by(kind="csv_import"))
     assert task.open_key == f"csv_import:{imp.id}" and task.assignee_id == connection.owner_id
@@ -110,7 +111,7 @@ def test_completion_event_report_note_and_task_carry_the_counts(app, connection)
 def test_a_clean_import_opens_no_task(app, connection):
     imp = import_file(connection, leads_file(2))
     assert imp.counts["failed"] == 0
-    assert db.session.scalar(db.select(db.func.count(AdminTask.id))) == 0
+    assert db.session.scalar(db.select(db.func.count(AdminTask.id)).filter_by(kind="csv_import")) == 0
     note = db.session.scalar(db.select(ReportNote))
     assert note.title == "Leads file imported: 2 rows"
 
@@ -178,7 +179,7 @@ def test_row_errors_download_escapes_formulas(app, connection):
             + "L-4,@SUM(A1),X,new,1,2026-11-01\n").encode()
     imp = check(upload(connection, data))
     rows = list(csv.reader(io.StringIO("".join(csv_import.errors_csv(imp)))))
-    assert rows[0] == ["line", "column", "value", "message"]
+    assert rows[0] == ["line", "column", "value", "message", *HEADER.strip().split(",")]
     assert [r[2] for r in rows[1:]] == ["'=1+2", "'+1 555", "'-2", "'@SUM(A1)"]
     assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row)
 

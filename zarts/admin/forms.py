@@ -74,6 +74,8 @@ class ConnectionForm(FlaskForm):
         "Keep raw bodies (days)", validators=[Optional(), NumberRange(0, 3650)],
         description="Blank: the server's setting (30 days unless changed); 0: forever. Summaries and records stay.")
     portal_visible = BooleanField("Visible on the client's portal", default=True)
+    auto_publish_notes = BooleanField("Publish the notes zarts writes for the client without my review",
+                                      default=False)
     thresholds = FormField(HealthThresholdsForm, label="Health thresholds")
 
     def settings(self):
@@ -86,6 +88,7 @@ class ConnectionForm(FlaskForm):
             "webhook_rate_limit_per_minute": self.webhook_rate_limit_per_minute.data or None,
             "raw_retention_days": self.raw_retention_days.data,
             "portal_visible": bool(self.portal_visible.data),
+            "auto_publish_notes": bool(self.auto_publish_notes.data),
             "health_thresholds": {k: v for k, v in self.thresholds.data.items() if v is not None},
         }
 

@@ -7,6 +7,7 @@ from sqlalchemy.orm import joinedload
 from ..extensions import db
 from ..models import Client, Connection, MetricDefinition, PortalCard, ReportNote
 from ..services import DomainError, audit
+from ..services.mapping import rules, versions
 from ..services.proof import metrics, notes, portal
 from .blueprint import bp
 from .metric_forms import MetricForm, NoteForm, choices
@@ -36,8 +37,25 @@ def metrics_list():
 def _form_for(client, metric=None):
     form = MetricForm(obj=metric)
     connections = db.session.scalars(db.select(Connection).filter_by(client_id=client.id).order_by(Connection.id))
-    form.connection_id.choices = choices([("", "— choose —")] + [(c.id, c.name) for c in connections])
+    form.connection_id.choices = choices([("", "— choose —")] + [(c.id, c.display_name) for c in connections])
     return form
+
+
+def _names_context(client, connection_id):
+    """The metric names the chosen connection's mapping writes (the client's own connections only)."""
+    connection = connection_id and db.session.scalar(
+        db.select(Connection).filter_by(id=connection_id, client_id=client.id))
+    names = rules.metric_names(versions.effective_mapping(connection)) if connection else []
+    return {"client": client, "names_connection": connection or None, "metric_names": names}
+
+
+@bp.route("/clients/<int:client_id>/metrics/names")
+def metric_names(client_id):
+    """The metric name suggestions for a connection, as the form's connection select changes (htmx)."""
+    client = _client_or_404(client_id)
+    connection_id = request.args.get("connection_id", "")
+    return render_template("admin/_metric_names.html",
+                           **_names_context(client, int(connection_id) if connection_id.isdecimal() else None))
 
 
 @bp.route("/clients/<int:client_id>/metrics/new", methods=["GET", "POST"])
@@ -64,8 +82,9 @@ def _edit(client, metric):
         except DomainError as exc:
             db.session.rollback()
             form.form_errors.append(str(exc))
-    return render_template("admin/metric_form.html", form=form, client=client, metric=metric,
-                           gaps=metrics.publish_gaps(metric) if metric else [])
+    return render_template("admin/metric_form.html", form=form, metric=metric,
+                           gaps=metrics.publish_gaps(metric) if metric else [],
+                           **_names_context(client, form.connection_id.data))
 
 
 @bp.route("/metrics/<int:metric_id>/publish", methods=["POST"])
@@ -113,9 +132,39 @@ def client_notes(client_id):
         db.session.commit()
         flash("Note added to the client's portal.", "success")
         return redirect(url_for("admin.client_notes", client_id=client.id))
-    rows = db.session.scalars(db.select(ReportNote).filter_by(client_id=client.id)
+    rows = db.session.scalars(db.select(ReportNote).where(ReportNote.client_id == client.id,
+                                                          ReportNote.status != "draft")
                               .order_by(ReportNote.note_date.desc(), ReportNote.id.desc()).limit(100)).all()
-    return render_template("admin/client_notes.html", client=client, form=form, notes=rows)
+    return render_template("admin/client_notes.html", client=client, form=form, notes=rows,
+                           drafts=notes.drafts(client.id))
+
+
+@bp.route("/notes/<int:note_id>/approve", methods=["POST"])
+def note_approve(note_id):
+    """Publish a draft note, as the owner edited it."""
+    return _review(note_id, "approve")
+
+
+@bp.route("/notes/<int:note_id>/discard", methods=["POST"])
+def note_discard(note_id):
+    """Discard a draft note: the client never sees it."""
+    return _review(note_id, "discard")
+
+
+def _review(note_id, decision):
+    note = db.session.get(ReportNote, note_id) or abort(404)
+    try:
+        if decision == "approve":
+            notes.approve(note, current_user, request.form.get("title", ""), request.form.get("body", ""))
+        else:
+            notes.discard(note, current_user, request.form.get("reason", ""))
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        flash("Note published on the client's portal." if decision == "approve" else "Draft discarded: "
+              "the client never saw it.", "success")
+    return redirect(url_for("admin.client_notes", client_id=note.client_id), 303)
 
 
 @bp.route("/clients/<int:client_id>/portal")

@@ -54,6 +54,8 @@ class Connection(db.Model):
     # events; never rejected deliveries, which anyone can send.
     data_delayed: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     portal_visible: Mapped[bool] = mapped_column(default=True)
+    # Notes zarts writes for the client (a CSV import's summary) go out without the owner's review.
+    auto_publish_notes: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
 
     # Fernet tokens; the previous secret stays valid until previous_secret_expires_at.
     secret_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
@@ -88,6 +90,12 @@ class Connection(db.Model):
     mappings: Mapped[list["ConnectionMapping"]] = relationship(
         back_populates="connection", order_by="ConnectionMapping.version"
     )
+
+    @property
+    def display_name(self):
+        """How every admin page names the connection: its client first, then its own name (once)."""
+        client = self.client.name
+        return self.name if self.name.startswith(client) else f"{client} · {self.name}"
 
     @property
     def ingest_path(self):

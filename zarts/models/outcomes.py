@@ -84,6 +84,9 @@ class ReportNote(db.Model):
     body: Mapped[str] = mapped_column(Text, default="")
     note_date: Mapped[date] = mapped_column(Date)
     visible: Mapped[bool] = mapped_column(default=True)
+    # Notes zarts writes start as drafts the connection's owner approves (published) or discards;
+    # only published notes reach the portal.
+    status: Mapped[str] = mapped_column(String(16), default="published", server_default="published")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -50,8 +50,7 @@ def complete(imp, tally, token):
     imp.completed_event_id = event_id
     object_type = (rules.rule_for(effective_mapping(connection), "row") or {}).get("object_type")
     if receipt.lifecycle_mode(connection.lifecycle) == "live":  # a test import tells the client nothing
-        notes.add_note(connection.client_id, note_title(object_type, tally.rows, counts["failed"]),
-                       note_body(counts), connection_id=connection.id)
+        notes.write_for_client(connection, note_title(object_type, tally.rows, counts["failed"]), note_body(counts))
     if counts["failed"]:
         _open_task(imp, connection, counts, now)
     db.session.commit()

@@ -327,3 +327,10 @@ def _is_number(value):
 
 def _one_line(exc):
     return " ".join(str(exc).split())[:300]
+
+
+def metric_names(mapping):
+    """The metric names a mapping can write, sorted: what a metric definition may read."""
+    events = (mapping or {}).get("events") or {}
+    return sorted({metric["name"] for rule in events.values() if isinstance(rule, dict)
+                   for metric in rule.get("metrics") or [] if isinstance(metric, dict) and metric.get("name")})

@@ -81,7 +81,8 @@ def card_views(client_id, card_id=None):
 def notes(client_id):
     """The client's visible report notes, newest first."""
     query = (
-        select(ReportNote).where(ReportNote.client_id == client_id, ReportNote.visible.is_(True))
+        select(ReportNote).where(ReportNote.client_id == client_id, ReportNote.visible.is_(True),
+                                 ReportNote.status == "published")
         .order_by(ReportNote.note_date.desc(), ReportNote.id.desc()).limit(NOTES_SHOWN)
     )
     return list(db.session.scalars(query))

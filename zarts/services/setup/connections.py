@@ -22,7 +22,7 @@ CHECKLIST_STEPS = (
     ("watch", "Watch stale syncs, rate limits, errors and portal visibility after launch"),
 )
 AUDITED_FIELDS = ("name", "owner_id", "reason", "lifecycle", "paused_reason", "retry_max_attempts",
-                  "retry_base_seconds", "expected_cadence_seconds", "portal_visible",
+                  "retry_base_seconds", "expected_cadence_seconds", "portal_visible", "auto_publish_notes",
                   "webhook_rate_limit_per_minute", "health_thresholds", "raw_retention_days")
 LIMITS = {  # key: (lowest, highest, label)
     "retry_max_attempts": (1, 20, "max attempts"),
@@ -131,8 +131,9 @@ def clean_settings(values):
             problems.append(f"{label} must be a whole number from {low} to {high}")
         else:
             cleaned[key] = value
-    if "portal_visible" in values:
-        cleaned["portal_visible"] = bool(values["portal_visible"])
+    for flag in ("portal_visible", "auto_publish_notes"):
+        if flag in values:
+            cleaned[flag] = bool(values[flag])
     if "health_thresholds" in values:
         try:
             cleaned["health_thresholds"] = rules.clean_thresholds(values["health_thresholds"])
