@@ -40,7 +40,8 @@ def test_explorer_lists_events_newest_first_with_their_facts(client, admin, stri
     ok_row = ok_row[:ok_row.index("</tr>")]
     assert f"{connection.client.name} · Stripe" in ok_row
     assert "charge.succeeded" in ok_row and "status-normalized" in ok_row
-    assert re.search(r'<td class="num">1</td>\s*<td class="num">1</td>', ok_row)  # 1 attempt, 1 duplicate
+    assert re.search(r'<td data-label="Attempts" class="num">1</td>\s*<td data-label="Duplicates" class="num">1</td>',
+                     ok_row)  # 1 attempt, 1 duplicate
     assert "status-dead_lettered" in html and "Retry now" in html
 
 
@@ -329,3 +330,23 @@ def test_pages_carry_no_inline_script_style_or_handlers(client, admin, stripe):
         assert not re.search(r"\sstyle=", html)
         assert not re.search(r"<[^>]+\son[a-z]+=", html)
         assert not re.search(r"<script(?![^>]*\ssrc=)", html)
+
+
+def test_show_raw_pretty_prints_json_with_the_bytes_as_received_one_click_away(client, admin, stripe):
+    connection, secret = stripe
+    event_id = deliver_broken(client, connection, secret, note="<b>café</b>")
+    html = client.post(f"/admin/events/{event_id}/raw", headers=HX).get_data(as_text=True)
+    pretty = re.search(r'<pre class="raw-body" id="raw-pretty">(.*?)</pre>', html, re.S).group(1)
+    assert '\n  &#34;data&#34;: {' in pretty and "&lt;b&gt;café&lt;/b&gt;" in pretty and "<b>" not in html
+    assert "<summary>As received</summary>" in html
+
+
+def test_the_list_shows_why_an_event_failed_and_the_detail_offers_copy_buttons(client, admin, stripe):
+    connection, secret = stripe
+    event_id = deliver_broken(client, connection, secret)
+    html = client.get("/admin/events").get_data(as_text=True)
+    row = html[html.index(f'<tr id="event-{event_id}"'):]
+    row = row[:row.index("</tr>")]
+    assert "<th>Error</th>" in html and 'class="error-text"' in row and "permanent error" in row
+    detail = client.get(f"/admin/events/{event_id}").get_data(as_text=True)
+    assert 'data-copy="dedupe-key"' in detail and 'data-copy="body-sha"' in detail

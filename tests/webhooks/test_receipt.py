@@ -5,9 +5,9 @@ import time
 import pytest
 from werkzeug.test import EnvironBuilder
 
-from tests.factories import make_connection, signed_delivery
+from tests.factories import make_connection, make_user, signed_delivery
 from zarts.extensions import db
-from zarts.models import RawEvent, SyncError, WebhookEvent
+from zarts.models import REJECTIONS_KEPT, RawEvent, RejectedDelivery, SyncError, WebhookEvent
 
 PROVIDERS = ["standard_webhooks", "stripe", "github", "shopify"]
 
@@ -246,3 +246,22 @@ def test_connections_without_webhooks_take_no_deliveries(client, app, provider_k
                            headers={"Content-Type": "application/json"})
     assert response.status_code == 404
     assert events_of(connection) == []
+
+
+def test_the_last_refused_deliveries_are_kept_in_a_bounded_ring_without_bodies(client, conn, login):
+    connection, secret = conn
+    marker = "BODY_MARKER_5521"
+    for n in range(REJECTIONS_KEPT + 5):
+        body, headers = signed_delivery(connection.provider.key, "whsec_" + "A" * 32)
+        post(client, connection, body.replace(b"{", b'{"note": "%s %d", ' % (marker.encode(), n), 1), headers)
+    post(client, connection, b"x" * 10, {"Content-Type": "text/plain"})  # refused for another reason
+    db.session.expire_all()
+    rows = db.session.scalars(db.select(RejectedDelivery).filter_by(connection_id=connection.id)).all()
+    assert len(rows) == REJECTIONS_KEPT  # a flood keeps the ring at its size
+    login(make_user("admin"))
+    html = client.get(f"/admin/connections/{connection.id}").get_data(as_text=True)
+    section = html[html.index('id="rejections"'):html.index("</details>", html.index('id="rejections"'))]
+    assert f"Last {REJECTIONS_KEPT} refused deliveries" in section and section.count("<tr>") == REJECTIONS_KEPT + 1
+    newest = section[section.index("<tr>", section.index("</thead>")):]
+    assert newest[:newest.index("</tr>")].count('<td data-label="Answer">415</td>') == 1  # newest first
+    assert section.count('<td data-label="Answer">401</td>') == REJECTIONS_KEPT - 1 and marker not in html

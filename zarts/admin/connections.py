@@ -9,6 +9,7 @@ from ..extensions import db, htmx
 from ..models import Client, Connection, HealthChange, User
 from ..providers import definitions
 from ..services import DomainError
+from ..services.health import signals
 from ..services.setup import connections as connection_service
 from ..services.setup import gate, guide, lifecycle, onboarding
 from . import reveal
@@ -100,6 +101,7 @@ def _detail_page(connection, new_secret=None, created=False):
     ).all()
     return render_template(
         "admin/connection_detail.html", created=created, health_changes=health_changes,
+        rejections=signals.last_rejections(connection.id),
         guide=guide.guide(connection, request.host_url),
         manual_form=ManualUpdateForm(formdata=None),
         **{**secret_context(connection, new_secret), **lifecycle_context(connection), **checklist_context(connection)},

@@ -22,7 +22,7 @@ from .events import (
     SyncError,
     WebhookEvent,
 )
-from .health import SIGNAL_KINDS, HealthSignal
+from .health import REJECTIONS_KEPT, SIGNAL_KINDS, HealthSignal, RejectedDelivery
 from .imports import IMPORT_STATUSES, CsvImport, CsvImportChunk
 from .limits import RateLimitCounter
 from .operations import BULK_KINDS, BULK_STATUSES, BulkOperation
@@ -47,5 +47,5 @@ __all__ = [
     "RawEvent", "SyncError", "WebhookEvent", "BULK_KINDS", "BULK_STATUSES", "BulkOperation", "AGGREGATIONS", "DIRECTIONS", "PERIODS",
     "BASELINE_MODES", "IMPORT_STATUSES", "CsvImport", "CsvImportChunk",
     "AdminTask", "Incident", "MetricDefinition", "PortalCard", "ReportNote", "utcnow",
-    "SIGNAL_KINDS", "HealthSignal", "RateLimitCounter", "OPEN_SYNC_STATUSES", "SYNC_MODES", "SYNC_RUN_STATUSES", "SyncRun",
+    "SIGNAL_KINDS", "HealthSignal", "REJECTIONS_KEPT", "RejectedDelivery", "RateLimitCounter", "OPEN_SYNC_STATUSES", "SYNC_MODES", "SYNC_RUN_STATUSES", "SyncRun",
 ]

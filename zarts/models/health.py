@@ -31,6 +31,27 @@ class HealthSignal(db.Model):
     hits: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class RejectedDelivery(db.Model):
+    """One of a connection's last REJECTIONS_KEPT refused deliveries: when, the status answered, why.
+
+    A ring: the n-th rejection overwrites slot n % REJECTIONS_KEPT, so a flood of forged requests
+    keeps the table at that many rows per connection. Never anything of the request's body.
+    """
+
+    __tablename__ = "connection_rejections"
+    __table_args__ = (UniqueConstraint("connection_id", "slot"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id"))
+    slot: Mapped[int] = mapped_column(Integer)
+    rejected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(255))
+
+
+REJECTIONS_KEPT = 20
+
+
 # The health check counts each connection's failed attempts in a recent window; declared here,
 # beside the check's other needs, it attaches to integration_sync_errors like any table index.
 Index("ix_integration_sync_errors_conn_created", SyncError.__table__.c.connection_id, SyncError.__table__.c.created_at)

@@ -1,4 +1,5 @@
 """Reading events for the CLI and the views; the audited raw view."""
+import json
 from dataclasses import dataclass
 
 from flask import current_app
@@ -112,6 +113,16 @@ class RawView:
     @property
     def truncated(self):
         return self.shown < self.size
+
+    @property
+    def pretty(self):
+        """The body as indented JSON when it is whole, valid JSON; else None (shown as received)."""
+        if self.truncated or not self.text.lstrip().startswith(("{", "[")):
+            return None
+        try:
+            return json.dumps(json.loads(self.text), indent=2, ensure_ascii=False)
+        except ValueError:
+            return None
 
 
 def view_raw(event, actor):

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ...extensions import db
-from ...models import SIGNAL_KINDS, HealthSignal, utcnow
+from ...models import REJECTIONS_KEPT, SIGNAL_KINDS, HealthSignal, RejectedDelivery, utcnow
 
 KEEP_DAYS = 7
 
@@ -29,6 +29,27 @@ def bump(connection_id, kind, now=None, by=1):
         statement = sqlite_insert(table).values(**values).on_conflict_do_update(
             index_elements=["connection_id", "kind", "bucket_at"], set_={"hits": table.c.hits + by})
     db.session.execute(statement)
+
+
+def remember_rejection(connection_id, number, status, reason, now):
+    """Keep the connection's `number`-th rejection in its ring of the last REJECTIONS_KEPT (the caller commits)."""
+    table = RejectedDelivery.__table__
+    values = {"rejected_at": now, "status": status, "reason": reason[:255]}
+    row = {"connection_id": connection_id, "slot": number % REJECTIONS_KEPT, **values}
+    if db.session.get_bind().dialect.name in ("mysql", "mariadb"):
+        statement = mysql_insert(table).values(**row).on_duplicate_key_update(**values)
+    else:
+        statement = sqlite_insert(table).values(**row).on_conflict_do_update(
+            index_elements=["connection_id", "slot"], set_=values)
+    db.session.execute(statement)
+
+
+def last_rejections(connection_id):
+    """The connection's last refused deliveries, newest first: (rejected_at, status, reason)."""
+    table = RejectedDelivery.__table__.c
+    return list(db.session.execute(select(table.rejected_at, table.status, table.reason)
+                                   .where(table.connection_id == connection_id)
+                                   .order_by(table.rejected_at.desc(), table.id.desc())))
 
 
 def recent(connection_ids, since):

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import jmespath
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from ...extensions import db
 from ...models import Connection, utcnow
@@ -201,4 +201,7 @@ def count_rejection(connection_id, reason, status):
         last_rejection_at=now, updated_at=table.c.updated_at,
     ))
     signals.bump(connection_id, "auth_rejected" if status == 401 else "rejected", now)
+    number = db.session.scalar(select(table.c.rejection_count).where(table.c.id == connection_id))
+    if number is not None:
+        signals.remember_rejection(connection_id, number, status, reason, now)
     db.session.commit()
