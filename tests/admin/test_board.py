@@ -109,9 +109,12 @@ def test_cards_poll_their_own_url_and_update_in_place(app, client, admin):
     deliver(client, connection, secret)
     html = client.get(f"/admin/connections/{connection.id}/card", headers=HX).get_data(as_text=True)
     assert stat(html, "accepted") == "1" and stat(html, "normalized") == "1"
-    # Without htmx the same URL is a full page with just this card.
-    full = client.get(f"/admin/connections/{connection.id}/card").get_data(as_text=True)
-    assert "<html" in full and f'id="connection-{connection.id}"' in full
+    # Without htmx it is the board of the connection's client, at the card (not a board of one card).
+    full = client.get(f"/admin/connections/{connection.id}/card")
+    assert full.status_code == 302
+    assert full.headers["Location"] == f"/admin/?client={connection.client_id}#connection-{connection.id}"
+    board = client.get(full.headers["Location"]).get_data(as_text=True)
+    assert f'id="connection-{connection.id}"' in board and 'class="board-filters"' in board
 
 
 def test_a_disconnected_card_stops_polling(app, client, admin):

@@ -3,10 +3,12 @@ import json
 import re
 
 import pytest
+from sqlalchemy import update
 
 from tests.admin.helpers import FIXED_MAPPING, HX, audit_rows, deliver_broken, deliver_ok, event, sync_errors
 from tests.factories import PASSWORD, drain, make_user
 from zarts.extensions import db
+from zarts.models import WebhookEvent
 from zarts.services.mapping import versions
 
 
@@ -167,7 +169,7 @@ def test_actions_without_htmx_redirect_to_the_detail_with_a_flash(client, admin,
 
     response = client.post(f"/admin/events/{event_id}/ignore", data={"reason": "duplicate of a manual entry"},
                            follow_redirects=True)
-    assert response.status_code == 200 and "Event ignored." in response.get_data(as_text=True)
+    assert response.status_code == 200 and f"Event {event_id}: ignored." in response.get_data(as_text=True)
     assert event(event_id).status == "ignored"
 
 
@@ -222,3 +224,62 @@ def test_the_timeline_shows_a_retry_between_the_attempts_it_restarted(client, ad
                             timeline.rindex("Attempt 1 failed"))
     assert first < restart < last
     assert f"by {admin.display_name}" in timeline and "counting starts at 1 again" in timeline
+
+
+NOTICE_RE = re.compile(r'<p class="action-notice" role="status">(.*?)</p>', re.S)
+
+
+def notice(html):
+    found = NOTICE_RE.search(html)
+    return re.sub(r"<[^>]+>", "", found.group(1)) if found else None
+
+
+def test_retry_now_in_the_row_says_what_it_did_and_what_came_of_it(client, admin, stripe):
+    connection, secret = stripe
+    event_id = deliver_broken(client, connection, secret)
+    versions.save_mapping(connection, FIXED_MAPPING, admin, "use the event id")
+    html = post(client, event_id, "retry").get_data(as_text=True)
+    drain()  # the tests' jobs run in the process: the retry has run by the time the row is drawn
+    assert notice(html) == "Retried. Normalized: its record is up to date."
+    assert "part=row" not in html  # final: nothing to poll
+
+
+def test_a_retry_that_fails_again_says_so_in_the_row(client, admin, stripe):
+    connection, secret = stripe
+    event_id = deliver_broken(client, connection, secret)
+    text = notice(post(client, event_id, "retry").get_data(as_text=True))
+    assert text.startswith("Retried. It failed again and is dead-lettered: ") and "permanent error" in text
+
+
+def test_a_row_waiting_for_a_worker_polls_until_the_event_is_final(client, admin, stripe):
+    connection, secret = stripe
+    event_id = deliver_ok(client, connection, secret)
+    db.session.execute(update(WebhookEvent).where(WebhookEvent.id == event_id).values(status="queued"))
+    db.session.commit()
+    html = client.get(f"/admin/events/{event_id}?part=row&done=Retried", headers=HX).get_data(as_text=True)
+    assert notice(html) == "Retried. Waiting for a worker; this updates when it is done."
+    assert f'hx-get="/admin/events/{event_id}?part=row&amp;done=Retried"' in html and 'hx-trigger="every 2s"' in html
+    db.session.execute(update(WebhookEvent).where(WebhookEvent.id == event_id).values(status="normalized"))
+    db.session.commit()
+    html = client.get(f"/admin/events/{event_id}?part=row&done=Retried", headers=HX).get_data(as_text=True)
+    assert notice(html) == "Retried. Normalized: its record is up to date." and "every 2s" not in html
+
+
+@pytest.mark.parametrize("action, form, expected", [
+    ("ignore", {"reason": "a test charge"}, "Ignored. It will not be processed again; it can still be replayed."),
+    ("resolve", {"reason": "entered by hand"}, "Resolved by hand. It will not be processed again."),
+])
+def test_ignore_and_resolve_say_what_they_did_in_the_row_and_the_panel(client, admin, stripe, action, form, expected):
+    connection, secret = stripe
+    for ctx in ("row", "panel"):
+        event_id = deliver_broken(client, connection, secret)
+        assert notice(post(client, event_id, action, ctx=ctx, **form).get_data(as_text=True)) == expected
+
+
+def test_a_permanent_error_is_not_shown_as_attempt_1_of_5(client, admin, stripe):
+    connection, secret = stripe
+    event_id = deliver_broken(client, connection, secret)
+    assert "permanent error" in event(event_id).status_reason
+    html = client.get(f"/admin/events/{event_id}").get_data(as_text=True)
+    attempts = re.search(r"<dt>Attempts</dt><dd>(.*?)</dd>", html).group(1)
+    assert attempts.startswith("1: not retried, permanent error") and " of " not in attempts

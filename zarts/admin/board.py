@@ -1,5 +1,5 @@
 """The health board: one self-refreshing card per connection, filtered from the URL."""
-from flask import abort, render_template, request
+from flask import abort, redirect, render_template, request, url_for
 
 from .. import workers
 from ..extensions import htmx
@@ -18,9 +18,8 @@ def home():
 
 @bp.route("/connections/<int:connection_id>/card")
 def connection_card(connection_id):
-    """One card: the fragment for htmx polling, the board with just this card otherwise."""
+    """One card: the fragment for htmx polling; otherwise the board of its client, at the card."""
     card = board.card(connection_id) or abort(404)
     if htmx:
         return render_template("admin/_connection_card.html", card=card)
-    return render_template("admin/home.html", cards=[card], filters=board.Filters(), single=True,
-                           options=board.filter_options(), open_tasks=board.open_task_count())
+    return redirect(url_for("admin.home", client=card.connection.client_id, _anchor=f"connection-{connection_id}"))

@@ -15,11 +15,11 @@ from ..services.pipeline import replay
 from .blueprint import bp
 from .events import event_or_404
 
-ACTIONS = {  # name: (service, htmx event, message)
-    "retry": (replay.retry_now, "event-retried", "Retry requested."),
-    "ignore": (replay.ignore, "event-ignored", "Event ignored."),
-    "replay": (replay.replay_event, "event-replayed", "Replay requested."),
-    "resolve": (replay.resolve_manually, "event-resolved", "Event resolved by hand."),
+ACTIONS = {  # name: (service, htmx event, what was done)
+    "retry": (replay.retry_now, "event-retried", "Retried"),
+    "ignore": (replay.ignore, "event-ignored", "Ignored"),
+    "replay": (replay.replay_event, "event-replayed", "Replayed"),
+    "resolve": (replay.resolve_manually, "event-resolved", "Resolved by hand"),
 }
 FRAGMENTS = {"row": "admin/_event_row.html", "panel": "admin/_event_status.html"}
 
@@ -59,12 +59,13 @@ def _act(event_id, name):
         db.session.rollback()
         error = str(exc)
     if not htmx:
-        flash(f"Event {event_id}: {error}" if error else message, "error" if error else "success")
+        flash(f"Event {event_id}: {error}" if error else f"Event {event_id}: {message.lower()}.",
+              "error" if error else "success")
         return redirect(url_for("admin.event_detail", event_id=event_id))
     template = FRAGMENTS.get(request.form.get("ctx"), FRAGMENTS["row"])
     event = event_service.get_event(event_id)  # as it is now: in-process jobs may have run already
     body = render_template(template, event=event, error=error, failed_action=name if error else None,
-                           reason=reason)
+                           reason=reason, done=None if error else message)
     if error:
         return body
     return htmx_response(body, trigger={trigger: event_id, "event-changed": event_id})

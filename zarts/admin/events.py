@@ -9,7 +9,7 @@ from ..extensions import htmx
 from ..services import DomainError
 from ..services.console import events as event_service
 from ..services.console import explorer
-from ..services.pipeline import replay
+from ..services.pipeline import failures, replay
 from .blueprint import bp
 
 IN_FLIGHT = ("received", "queued", "processing")  # the status panel polls while an event is here
@@ -37,6 +37,19 @@ def event_actions_for(event):
 def event_in_flight(event):
     """True while a worker still has to pick the event up or finish it."""
     return event.status in IN_FLIGHT
+
+
+@bp.app_template_global("attempts_text")
+def attempts_text(event):
+    """Attempts as the admin should read them: out of how many, or why no more are made."""
+    limit = event.connection.retry_max_attempts
+    if failures.failed_for_good(event):
+        return f"{event.attempts}: not retried, permanent error (the same payload would fail again; fix the cause, then replay)"
+    if event.status == "dead_lettered":
+        return f"{event.attempts} of {limit}: no more attempts"
+    if event.status in IN_FLIGHT or event.status == "retry_scheduled":
+        return f"{event.attempts} of {limit}"
+    return str(event.attempts)
 
 
 def page_size():
@@ -71,10 +84,12 @@ def event_detail(event_id):
     event = event_or_404(event_id)
     part = request.args.get("part") if htmx else None
     if part == "status":  # the panel polls itself while the event is in flight
-        body = render_template("admin/_event_status.html", event=event)
+        body = render_template("admin/_event_status.html", event=event, done=request.args.get("done", "")[:40])
         return body if event.status in IN_FLIGHT else htmx_response(body, trigger={"event-changed": event.id})
     if part == "history":
         return render_template("admin/_event_history.html", event=event, **event_service.detail(event))
+    if part == "row":  # a row polls itself after an inline action, until the event is final
+        return render_template("admin/_event_row.html", event=event, done=request.args.get("done", "")[:40])
     return render_template("admin/event_detail.html", event=event, **event_service.detail(event))
 
 

@@ -22,6 +22,12 @@ def index():
     return redirect(url_for("portal.home"))
 
 
+@bp.route("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico on any page without a <link rel=icon> (a fragment opened on its own)."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
+
+
 @bp.route("/healthz")
 def healthz():
     """JSON: is the database reachable, is the queue reachable (503 when either is not), and has a

@@ -168,7 +168,7 @@ def choices():
     connections = db.session.scalars(
         select(Connection).options(selectinload(Connection.client), selectinload(Connection.provider))
     ).all()
-    connections = sorted(connections, key=lambda c: (c.client.name.lower(), c.provider.name.lower(), c.id))
+    connections = sorted(connections, key=lambda c: (c.display_name.lower(), c.id))
     return {
         "clients": db.session.scalars(select(Client).order_by(Client.name)).all(),
         "providers": db.session.scalars(select(Provider).order_by(Provider.name)).all(),

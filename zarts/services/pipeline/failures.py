@@ -14,6 +14,7 @@ from .. import audit
 
 BACKOFF_FACTOR = 4
 JITTER = 0.25
+PERMANENT = "permanent error"  # in a dead letter's status_reason: retrying the same payload cannot help
 
 
 def backoff_seconds(base_seconds, attempt, rng=random):
@@ -36,7 +37,7 @@ def fail(event, stage, exc, transient, token):
                        status_reason=f"{stage} failed (attempt {event.attempts}): {message}"[:2000]):
             return False
     else:
-        why = "attempts exhausted" if transient else "permanent error"
+        why = "attempts exhausted" if transient else PERMANENT
         if not dead_letter(event, f"{stage} failed, {why}: {message}", token, now):
             return False
     db.session.add(SyncError(
@@ -83,6 +84,11 @@ def settle_dead_letters(connection_id, now=None):
     audit.record(None, "task.resolve", "task", task.id, "no dead-lettered events remain",
                  {"status": "open"}, {"status": "resolved", "resolved_at": task.resolved_at.isoformat()})
     return True
+
+
+def failed_for_good(event):
+    """True for a dead letter whose error was permanent: it was never retried, and would fail again."""
+    return event.status == "dead_lettered" and f", {PERMANENT}:" in (event.status_reason or "")
 
 
 def release(event, token, **values):

@@ -35,3 +35,14 @@ document.addEventListener("click", function (evt) {
     done();
   }
 });
+
+// The main navigation folds behind a Menu button on narrow screens (the stylesheet hides it there).
+document.addEventListener("click", function (evt) {
+  var toggle = evt.target.closest(".nav-toggle");
+  if (!toggle) {
+    return;
+  }
+  var open = toggle.getAttribute("aria-expanded") !== "true";
+  toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  document.getElementById(toggle.getAttribute("aria-controls")).classList.toggle("nav-open", open);
+});
