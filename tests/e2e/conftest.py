@@ -130,10 +130,10 @@ def login(page, live, email, password):
     page.wait_for_load_state()
 
 
-def screenshot(page, name):
-    """Keep a full-page screenshot for the README."""
+def screenshot(page, name, full_page=True):
+    """Keep a screenshot for the README: the full page, or what the screen shows."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
 def no_reload_marker(page):
