@@ -36,7 +36,6 @@ bench/ingest.py runs, and says so when that starts during a scenario.
 import argparse
 import json
 import os
-import platform
 import signal
 import subprocess
 import sys
@@ -45,6 +44,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from bench import harness  # noqa: E402
 from bench.chaos_setup import FINAL, WORKERS, Provider, check, close_portal, open_portal, workload  # noqa: E402
 from tests.jobs.processes import kill  # noqa: E402
 
@@ -266,23 +266,6 @@ def report(results):
     return "\n".join(lines)
 
 
-def machine():
-    """What the numbers were measured on."""
-    def version(cmd):
-        try:
-            return subprocess.run(cmd, capture_output=True, text=True).stdout.strip()
-        except OSError:
-            return "?"
-
-    model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                  if line.startswith("model name")), "?")
-    mem = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal"))
-    return {"cpus": os.cpu_count(), "cpu_model": model, "mem_gib": round(mem / 1024 / 1024, 1),
-            "kernel": platform.release(), "python": platform.python_version(),
-            "mariadb": version(["mariadb", "--version"]), "redis": version(["redis-server", "--version"]),
-            "commit": version(["git", "rev-parse", "--short", "HEAD"])}
-
-
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma-separated: {', '.join(SCENARIOS)}")
@@ -309,7 +292,8 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))  # clean up as on Ctrl-C
-    info = machine()
+    info = harness.machine(commit=subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                                 text=True).stdout.strip())
     print(f"machine: {info}", flush=True)
     results = [run_scenario(name, args) for name in args.scenarios.split(",")]
     text = report(results)

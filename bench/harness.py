@@ -5,6 +5,7 @@ schema zarts_bench_<run>, the Redis keys of the run's queues).
 """
 import json
 import os
+import platform
 import secrets
 import shutil
 import signal
@@ -452,3 +453,19 @@ class Stallers:
             sock.close()
         for thread in self.threads:
             thread.join(5)
+
+
+def machine(**extra):
+    """What the numbers were measured on (extra: more facts, e.g. the commit)."""
+    def version(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True).stdout.strip()
+        except OSError:
+            return "?"
+
+    model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                  if line.startswith("model name")), "?")
+    mem = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal"))
+    return {"cpus": os.cpu_count(), "cpu_model": model, "mem_gib": round(mem / 1024 / 1024, 1),
+            "kernel": platform.release(), "python": platform.python_version(),
+            "mariadb": version(["mariadb", "--version"]), "redis": version(["redis-server", "--version"]), **extra}

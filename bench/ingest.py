@@ -19,9 +19,7 @@ import argparse
 import json
 import math
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -235,22 +233,6 @@ def verify(backend, key, accepted, unanswered):
     return check
 
 
-def machine():
-    """What the numbers were measured on."""
-    model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-    mem = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal"))
-    try:
-        mysql = subprocess.run(["mariadb", "--version"], capture_output=True, text=True).stdout.strip()
-    except OSError:
-        mysql = "?"
-    try:
-        redis = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.strip()
-    except OSError:
-        redis = "?"
-    return {"cpus": os.cpu_count(), "cpu_model": model, "mem_gib": round(mem / 1024 / 1024, 1),
-            "kernel": platform.release(), "python": platform.python_version(), "mariadb": mysql, "redis": redis}
-
-
 def report(results, args):
     """The table, in Markdown, and the ratios c/a and c/b per backend."""
     lines = [f"gthread: gunicorn {' '.join(harness.gunicorn_settings(args.gunicorn_threads))}; serve: "
@@ -295,7 +277,7 @@ def report(results, args):
 
 def main(argv=None):
     args = parse_args(argv)
-    info = machine()
+    info = harness.machine()
     print(f"machine: {info}", flush=True)
     results = {kind: run_backend(kind, args) for kind in args.backends.split(",")}
     text = report(results, args)
