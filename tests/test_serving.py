@@ -87,6 +87,7 @@ class Stallers:
     def __init__(self, port, slow, idle, path="/webhooks/x/y"):
         self.port, self.slow, self.idle, self.path = port, slow, idle, path
         self.stop, self.socks, self.cut_off = threading.Event(), [], 0
+        self.holding = threading.Semaphore(0)  # released once per slow client that has started
 
     def __enter__(self):
         for _ in range(self.idle):
@@ -97,7 +98,10 @@ class Stallers:
         for n in range(self.slow):
             threading.Thread(target=self._trickle, args=(n,), daemon=True).start()
             threading.Thread(target=self._trickle_body, daemon=True).start()
-        time.sleep(0.5)
+        deadline = time.monotonic() + 20  # on a busy machine the threads take a while to start
+        for _ in range(2 * self.slow):
+            assert self.holding.acquire(timeout=max(0.1, deadline - time.monotonic())), "slow clients did not start"
+        time.sleep(0.5)  # and the server has taken them up
         return self
 
     def _trickle_body(self):
@@ -105,6 +109,7 @@ class Stallers:
         try:
             sock.sendall(f"POST {self.path} HTTP/1.1\r\nHost: serve\r\nContent-Type: application/json\r\n"
                          "Content-Length: 1000\r\n\r\n{".encode())
+            self.holding.release()
             while not self.stop.wait(0.5):
                 sock.sendall(b" ")
         except OSError:
@@ -116,6 +121,7 @@ class Stallers:
         sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
         try:
             sock.sendall(b"POST /webhooks/x/y HTTP/1.1\r\nHost: serve\r\n")
+            self.holding.release()
             while not self.stop.wait(0.5):
                 sock.sendall(f"X-Slow-{n}: still here\r\n".encode())
         except OSError:
