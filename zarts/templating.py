@@ -57,19 +57,35 @@ def signed(value, places=0):
 
 
 def sparkline(trend, width=120, height=32, pad=3):
-    """SVG polyline points for a trend (None gaps skipped); '' when fewer than two values."""
+    """SVG polyline points for a trend (None gaps skipped); one known value is a single point at its
+    place (drawn as a dot), none is ''."""
     known = [(i, v) for i, v in enumerate(trend or []) if v is not None]
-    if len(known) < 2:
+    if not known:
         return ""
     low, high = min(v for _, v in known), max(v for _, v in known)
     span, step = (high - low) or 1, (width - 2 * pad) / max(len(trend) - 1, 1)
+    middle = len(known) == 1  # nothing to compare with: the middle of the height
     return " ".join(
-        f"{pad + i * step:.1f},{height - pad - (v - low) / span * (height - 2 * pad):.1f}" for i, v in known
+        f"{pad + i * step:.1f},{height / 2 if middle else height - pad - (v - low) / span * (height - 2 * pad):.1f}"
+        for i, v in known
     )
+
+
+COUNTING_UNITS = ("count", "number", "#")
+
+
+def unit_for(value, unit):
+    """A unit as read after its value: '1 lead', '2 leads', '3' (a bare count), 'USD' as given."""
+    unit = (unit or "").strip()
+    if unit.lower() in COUNTING_UNITS:
+        return ""
+    if value == 1 and unit.islower() and unit.endswith("s") and len(unit) > 2:
+        return unit[:-1]
+    return unit
 
 
 def init_app(app):
     """Register the filters."""
     app.jinja_env.filters.update(time_ago=time_ago, utc=utc, when=when, number=number, amount=amount, signed=signed,
-                                 sparkline=sparkline)
+                                 sparkline=sparkline, unit_for=unit_for)
     app.jinja_env.globals.update(escape=escape)

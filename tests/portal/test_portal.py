@@ -55,7 +55,7 @@ def test_deliveries_move_the_card_and_its_status(app, client, login):
     assert db.session.get(AdminTask, task.id).status == "resolved"
     login(make_user("client", client=connection.client))
     page = client.get("/portal/").get_data(as_text=True)
-    for text in ("Monthly revenue", "1,150", "1,000", "+150", "(+15.0%)", "Stripe", "On track",
+    for text in ("Monthly revenue", "1,150", "1,000", "+150", "(+15.0%)", "Online card payments", "On track",
                  "What your patients paid this month.", "We review pricing with you on the 1st.", "Up to date"):
         assert text in page, text
 

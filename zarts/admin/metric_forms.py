@@ -21,6 +21,8 @@ class MetricForm(FlaskForm):
     # The choices are the client's own connections (set by the view); anything else is refused.
     connection_id = SelectField("Source connection", coerce=lambda v: int(v) if v else None,
                                 invalid_choice_message="choose one of this client's connections")
+    source_name = StringField("Source, as the client reads it", validators=[Optional(), Length(max=100)],
+                              description="e.g. Online card payments. Blank: a plain name for the provider.")
     metric_name = StringField("Mapped value", validators=[DataRequired(), Length(max=100)],
                               description="The metric name in the connection's mapping, e.g. revenue or leads.")
     period = SelectField("Period", choices=_choices(PERIODS, "— choose —"))
@@ -41,7 +43,7 @@ class MetricForm(FlaskForm):
     def values(self):
         """The submitted values, keyed like the metric's fields."""
         return {name: getattr(self, name).data for name in (
-            "name", "connection_id", "metric_name", "period", "unit", "client_meaning", "aggregation",
+            "name", "connection_id", "source_name", "metric_name", "period", "unit", "client_meaning", "aggregation",
             "baseline_mode", "baseline_value", "baseline_label", "target_value", "direction",
             "watch_threshold", "action_threshold", "next_action")}
 

@@ -25,6 +25,8 @@ class MetricDefinition(db.Model):
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
     connection_id: Mapped[int | None] = mapped_column(ForeignKey("connections.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
+    # How the client's card names the source ("Online card payments"); blank: the provider's plain name.
+    source_name: Mapped[str | None] = mapped_column(String(100))
     metric_name: Mapped[str] = mapped_column(String(100))
     period: Mapped[str | None] = mapped_column(String(16))
     unit: Mapped[str | None] = mapped_column(String(32))
@@ -62,7 +64,9 @@ class PortalCard(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     baseline_value: Mapped[Decimal | None] = mapped_column(Numeric(20, 4))
     trend: Mapped[list] = mapped_column(Json, default=list)
-    value_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    value_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last recomputed
+    # When the current value last changed, whatever brought it (webhook, sync, CSV, manual update).
+    value_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -18,7 +18,7 @@ from . import outcomes
 EDITABLE = (
     "name", "metric_name", "connection_id", "period", "unit", "client_meaning", "aggregation", "baseline_mode",
     "baseline_value", "baseline_label", "target_value", "direction", "watch_threshold", "action_threshold",
-    "next_action",
+    "next_action", "source_name",
 )
 NUMBERS = ("baseline_value", "target_value", "watch_threshold", "action_threshold")
 PUBLISH_NEEDS = (("connection_id", "source"), ("period", "period"), ("unit", "unit"),

@@ -11,7 +11,8 @@ from . import periods
 
 TREND_PERIODS = 8
 SUCCESS_SLACK = timedelta(seconds=2)
-STATUS_WORDS = {"on_track": "On track", "watch": "Watch", "needs_action": "Needs action", "pending": "Waiting for data"}
+STATUS_WORDS = {"on_track": "On track", "watch": "Watch", "needs_action": "Needs action", "pending": "Waiting for data",
+                "no_target": "No target set"}
 
 
 def aggregate(metric, start, end):
@@ -32,9 +33,12 @@ def aggregate(metric, start, end):
 
 
 def status_for(metric, current, baseline):
-    """on_track / watch / needs_action by thresholds (or target, or baseline), pending without data."""
+    """on_track / watch / needs_action by thresholds (or target, or baseline); pending without data;
+    no_target when there is nothing to judge the value against (a card never says "On track" then)."""
     if current is None:
         return "pending"
+    if all(v is None for v in (metric.action_threshold, metric.watch_threshold, metric.target_value, baseline)):
+        return "no_target"
     better = (lambda a, b: a >= b) if metric.direction != "lower" else (lambda a, b: a <= b)
     if metric.action_threshold is not None and not better(current, metric.action_threshold):
         return "needs_action"
@@ -63,6 +67,8 @@ def refresh_card(metric, now=None):
     baseline = values[-2] if metric.baseline_mode == "previous_period" else metric.baseline_value
     trend = [float(v) if v is not None else None for v in values]
     old_status = card.status
+    if current is not None and (card.value_changed_at is None or current != card.current_value):
+        card.value_changed_at = now  # whatever brought the value: webhook, sync, CSV or a manual update
     card.title, card.current_value, card.baseline_value, card.trend = metric.name, current, baseline, trend
     card.status = status_for(metric, current, baseline)
     card.value_updated_at = now
@@ -125,7 +131,7 @@ def _threshold_task(metric, old_status, new_status, current, now):
             title=f"{metric.name} needs action for {metric.client.name}",
             detail=f"Current value {current} crossed the action threshold {metric.action_threshold}.",
         ))
-    elif new_status == "on_track" and task is not None:
+    elif new_status in ("on_track", "no_target") and task is not None:
         task.status, task.open_key, task.resolved_at = "resolved", None, now
         task.detail += " Recovered on its own."
 

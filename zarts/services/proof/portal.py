@@ -5,6 +5,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from ... import providers
 from ...extensions import db
 from ...models import Connection, Incident, MetricDefinition, PortalCard, ReportNote
 from ...templating import time_ago
@@ -12,7 +13,8 @@ from . import periods
 
 NOTES_SHOWN = 20
 PORTAL_LIFECYCLES = ("active", "paused")
-STATUS_LABELS = {"on_track": "On track", "watch": "Watch", "needs_action": "Needs action"}
+STATUS_LABELS = {"on_track": "On track", "watch": "Watch", "needs_action": "Needs action", "no_target": "No target set"}
+MANUAL_SOURCE = "Entered by your ZartsAlgo team"
 NO_DATA = "No data yet"
 
 
@@ -34,17 +36,32 @@ class CardView:
         return STATUS_LABELS.get(self.card.status, "Waiting for data")
 
 
-def freshness(connection):
-    """('Up to date, updated 3 h ago', 'ok') or ('Data delayed since ...', 'late'): never internals."""
+def freshness(connection, value_changed_at=None):
+    """('Up to date, updated 3 h ago', 'ok') or ('Data delayed since ...', 'late'): never internals.
+
+    "Updated" is the newest of the connection's last success and the card value's last change, so
+    a manual update or a CSV import counts as much as a webhook.
+    """
     if connection is None:
-        return "Entered by your ZartsAlgo team", "ok"
+        return (f"{MANUAL_SOURCE}, updated {time_ago(value_changed_at)}" if value_changed_at else MANUAL_SOURCE), "ok"
     last = connection.last_success_at
     if connection.data_delayed:
         since = last.strftime("%b %d, %H:%M UTC") if last else "setup"
         return f"Data delayed since {since}", "late"
+    last = max((t for t in (last, value_changed_at) if t is not None), default=None)
     if last is None:
         return "Waiting for the first update", "wait"
     return f"Up to date, updated {time_ago(last)}", "ok"
+
+
+def source_name(metric):
+    """The card's source in the client's words: the admin's name for it, else the provider's plain name."""
+    if metric.source_name:
+        return metric.source_name
+    if metric.connection is None:
+        return MANUAL_SOURCE
+    shipped = providers.definition(metric.connection.provider.key) or {}
+    return shipped.get("plain_name") or metric.connection.provider.name
 
 
 def card_views(client_id, card_id=None):
@@ -70,8 +87,8 @@ def card_views(client_id, card_id=None):
             change = card.current_value - card.baseline_value
             if card.baseline_value != 0:
                 pct = (change / abs(card.baseline_value) * 100).quantize(Decimal("0.1"))
-        text, tone = freshness(metric.connection)
-        source = metric.connection.provider.name if metric.connection else "Manual"
+        text, tone = freshness(metric.connection, card.value_changed_at)
+        source = source_name(metric)
         label = periods.label(metric.period, periods.period_start(metric.period, card.value_updated_at)) \
             if card.value_updated_at else ""
         views.append(CardView(card, metric, source, label, change, pct, text, tone))

@@ -9,13 +9,14 @@ import copy
 import json
 import secrets
 import uuid
+from datetime import datetime, timedelta, timezone
 
 from ...extensions import db
-from ...models import User
+from ...models import MetricDefinition, User
 from ...providers import definition
 from ..ingest import signatures
 from ..pipeline import normalize
-from ..proof import metrics, notes
+from ..proof import metrics, notes, outcomes
 from . import accounts, connections, gate, lifecycle, onboarding
 
 ADMIN_EMAIL = "admin@demo.zartsalgo.com"
@@ -78,7 +79,11 @@ def load():
     db.session.commit()
     for connection, secret in made:
         if connection.lifecycle == "active":
+            deliver_history(connection, secret)
             deliver_samples(connection, secret)
+    for metric in db.session.scalars(db.select(MetricDefinition).filter_by(published=True)):
+        outcomes.refresh_card(metric)  # every card drawn from all of it, history included
+    db.session.commit()
     return True
 
 
@@ -124,6 +129,39 @@ def deliver_samples(connection, secret):
     deliveries.append(("account.updated", {"type": "account.updated"}) if typed_in_body else ("app/uninstalled", {}))
     for index, (event_type, payload) in enumerate(deliveries):
         _post(connection, secret, event_type, payload, repeat=index == 0)
+
+
+# Earlier months, so the cards' trends have something to draw: (months back, how many, Stripe amount in cents).
+HISTORY = ((3, 2, 45000), (2, 3, 33400), (1, 2, 55000))
+HISTORY_TYPES = {"stripe": "charge.succeeded", "standard_webhooks": "lead.created", "shopify": "orders/create"}
+
+
+def deliver_history(connection, secret):
+    """POST dated copies of a sample for each of the last three months (live data of earlier periods)."""
+    key = connection.provider.key
+    if key not in HISTORY_TYPES:
+        return
+    sample = definition(key)["samples"][HISTORY_TYPES[key]]
+    this_month = datetime.now(timezone.utc).replace(day=1, hour=12, minute=0, second=0, microsecond=0)
+    for back, count, cents in HISTORY:
+        month = (this_month - timedelta(days=28 * back)).replace(day=1)
+        for n in range(count):
+            when = month.replace(day=3 + 7 * n)
+            _post(connection, secret, HISTORY_TYPES[key], _dated(key, sample, when, f"{back}{n}", cents))
+
+
+def _dated(key, sample, when, tag, cents):
+    """A copy of a provider's sample that happened at `when`, about an object of its own."""
+    payload, iso = copy.deepcopy(sample), when.isoformat().replace("+00:00", "Z")
+    if key == "stripe":
+        payload["created"] = payload["data"]["object"]["created"] = int(when.timestamp())
+        payload["data"]["object"].update(id=f"ch_demo_history_{tag}", amount=cents, amount_captured=cents)
+    elif key == "standard_webhooks":
+        payload["timestamp"] = iso
+        payload["data"].update(id=f"lead_demo_history_{tag}", created_at=iso, updated_at=iso)
+    else:  # shopify
+        payload.update(id=int(f"9000{tag}"), created_at=iso, updated_at=iso)
+    return payload
 
 
 def _post(connection, secret, event_type, payload, repeat=False):
