@@ -8,7 +8,7 @@ from ..extensions import db
 from ..models import Client, Connection, MetricDefinition, PortalCard, ReportNote
 from ..services import DomainError, audit
 from ..services.mapping import rules, versions
-from ..services.proof import metrics, notes, portal
+from ..services.proof import metrics, notes, periods, portal, provenance
 from .blueprint import bp
 from .metric_forms import MetricForm, NoteForm, choices
 
@@ -85,6 +85,23 @@ def _edit(client, metric):
     return render_template("admin/metric_form.html", form=form, metric=metric,
                            gaps=metrics.publish_gaps(metric) if metric else [],
                            **_names_context(client, form.connection_id.data))
+
+
+@bp.route("/metrics/<int:metric_id>/explain")
+def metric_explain(metric_id):
+    """Why the card shows its number for a period: the records counted, those left out and why."""
+    metric = _metric_or_404(metric_id)
+    try:
+        start = provenance.parse_period(metric, request.args.get("period", ""))
+        found, error = provenance.explain(metric, start), None
+    except DomainError as exc:
+        found, error = None, str(exc)
+    previous = next_ = None
+    if found:
+        previous = periods.shift(metric.period, start, -1).strftime("%Y-%m-%d")
+        next_ = periods.shift(metric.period, start, 1).strftime("%Y-%m-%d")
+    return render_template("admin/metric_explain.html", metric=metric, found=found, error=error,
+                           previous=previous, next=next_)
 
 
 @bp.route("/metrics/<int:metric_id>/publish", methods=["POST"])

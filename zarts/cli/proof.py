@@ -1,10 +1,11 @@
-"""`flask zarts send-test-event` and `portal`: prove a connection works, and see what a client sees."""
+"""`flask zarts send-test-event`, `portal` and `explain`: prove a connection works, see what a client
+sees, and why a card's number is what it is."""
 import click
 
 from ..extensions import db
-from ..models import Connection
+from ..models import Connection, PortalCard
 from ..services import DomainError
-from ..services.proof import portal
+from ..services.proof import portal, provenance
 from ..services.setup import accounts, gate, onboarding
 from .base import domain_command, emit, zarts
 
@@ -52,3 +53,27 @@ def show_portal(client_slug, as_json):
     lines += [f"  note {n['date']}: {n['title']}" for n in notes]
     lines += [f"  notice: {i['summary']}" for i in incidents]
     emit({}, False, "\n".join(lines))
+
+
+@zarts.command("explain")
+@click.option("--card", "card_id", type=int, required=True, help="A portal card's id.")
+@click.option("--period", default=None, metavar="YYYY-MM", help="A day of the period (YYYY-MM or YYYY-MM-DD); "
+                                                                 "default: the current one.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@domain_command
+def explain(card_id, period, as_json):
+    """Why a card shows its number: the records counted for the period, those left out and why, the total."""
+    card = db.session.get(PortalCard, card_id)
+    if card is None:
+        raise DomainError(f"unknown card {card_id}")
+    metric = card.metric
+    found = provenance.explain(metric, provenance.parse_period(metric, period))
+    data = provenance.as_json(found)
+    lines = [f"{metric.name}, {found['period']['label']}: {data['total'] if data['total'] is not None else 'no data'} "
+             f"({metric.aggregation} of {metric.metric_name}; {found['counted_count']} counted, "
+             f"{found['excluded_count']} left out)"]
+    lines += [f"  + {line['value']:g}  {line['object_type']} {line['external_id']} (event {line['event_id']})"
+              for line in data["counted"]]
+    lines += [f"  - {line['object_type'] or 'event'} {line['external_id']} (event {line['event_id']}): {line['reason']}"
+              for line in data["excluded"]]
+    emit(data, as_json, "\n".join(lines))
