@@ -106,3 +106,26 @@ def test_the_demo_cards_have_several_periods_to_draw(app, client, login):
     customer = cards[0].metric.client
     page = portal(client, login, customer)
     assert "<polyline" in page and "Trend over the last" in page
+
+
+def test_how_we_measure_this_speaks_plainly_and_only_to_the_cards_client(app, client, login):
+    connection, secret = make_connection("stripe")
+    metric = revenue_metric(connection)
+    marker = "RAW_MARKER_4417"
+    payload = charge(25000, "ch_how")
+    payload["data"]["object"]["description"] = marker
+    deliver(client, connection, secret, payload=payload)
+    card = card_of(metric)
+    login(make_user("client", client=connection.client))
+    page = client.get("/portal/").get_data(as_text=True)
+    assert f'hx-get="/portal/cards/{card.id}/how"' in page and "How we measure this" in page
+    html = client.get(f"/portal/cards/{card.id}/how", headers={"HX-Request": "true"}).get_data(as_text=True)
+    for text in ("Online card payments", "the total of USD, each calendar month", "What your patients paid this month.",
+                 "made of 1 record", "Updated within minutes of each new record from online card payments.",
+                 connection.owner.display_name, connection.owner.email):
+        assert text in html, text
+    for secret_thing in (marker, "ch_how", "Stripe", ">revenue<", "sum of", "evt_"):
+        assert secret_thing not in html, secret_thing
+    client.post("/logout")
+    login(make_user("client"))  # another client
+    assert client.get(f"/portal/cards/{card.id}/how").status_code == 404

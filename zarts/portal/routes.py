@@ -35,6 +35,15 @@ def cards():
     return render_template("portal/_cards.html", cards=portal.card_views(current_user.client_id), polling=True)
 
 
+@bp.route("/cards/<int:card_id>/how")
+def how_we_measure(card_id):
+    """A card's "How we measure this" panel (htmx), in plain words; another client's card is not found."""
+    views = portal.card_views(current_user.client_id, card_id=card_id)
+    if not views:
+        abort(404)
+    return render_template("portal/_how.html", view=views[0], how=portal.how_we_measure(views[0]))
+
+
 @bp.route("/cards/<int:card_id>")
 def card(card_id):
     """One card; another client's card id is simply not found."""

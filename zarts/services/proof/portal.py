@@ -7,9 +7,9 @@ from sqlalchemy.orm import joinedload
 
 from ... import providers
 from ...extensions import db
-from ...models import Connection, Incident, MetricDefinition, PortalCard, ReportNote
+from ...models import Connection, Incident, MetricDefinition, PortalCard, ReportNote, utcnow
 from ...templating import time_ago
-from . import periods
+from . import periods, provenance
 
 NOTES_SHOWN = 20
 PORTAL_LIFECYCLES = ("active", "paused")
@@ -111,6 +111,38 @@ def incidents(client_id):
         Incident.client_id == client_id, Incident.status == "open", Incident.show_to_client.is_(True)
     ).order_by(Incident.opened_at.desc())
     return list(db.session.scalars(query))
+
+
+PERIOD_WORDS = {"day": "each day", "week": "each week (Monday to Sunday)", "month": "each calendar month",
+                "quarter": "each calendar quarter"}
+AGGREGATION_WORDS = {"sum": "the total of", "count": "how many there are of", "avg": "the average of",
+                     "last": "the latest of"}
+
+
+def how_we_measure(view):
+    """A card's "How we measure this", in the client's words: no ids, no raw values, no provider jargon."""
+    metric, connection = view.metric, view.metric.connection
+    counted, last = 0, None
+    if connection is not None and metric.period:
+        found = provenance.explain(metric, periods.period_start(metric.period, utcnow()))
+        counted = found["counted_count"]
+        last = max((line.occurred_at for line in found["counted"] if line.occurred_at), default=None)
+    if connection is None:
+        promise = "Entered by your ZartsAlgo team when they have a new figure."
+    elif connection.provider.kind == "csv":
+        promise = "Updated when your team's file is uploaded; you will see a note when it is."
+    elif connection.provider.kind == "webhook":
+        promise = f"Updated within minutes of each new record from {view.source.lower()}."
+    else:
+        promise = f"Checked on a schedule; updated within the hour of a change in {view.source.lower()}."
+    owner = connection.owner if connection is not None else None
+    return {
+        "source": view.source, "period": PERIOD_WORDS.get(metric.period, metric.period or "—"),
+        "what": f"{AGGREGATION_WORDS.get(metric.aggregation, '')} {metric.unit or 'values'}".strip(),
+        "unit": metric.unit, "meaning": metric.client_meaning, "records": counted, "last_record_at": last,
+        "promise": promise, "contact": owner.display_name if owner else "your ZartsAlgo team",
+        "contact_email": owner.email if owner else None,
+    }
 
 
 def card_dict(view):
