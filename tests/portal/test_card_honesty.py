@@ -9,7 +9,7 @@ from tests.portal.test_portal import card_of, charge, revenue_metric
 from zarts.extensions import db
 from zarts.models import MetricDefinition, PortalCard, utcnow
 from zarts.services.pipeline import manual
-from zarts.services.proof import metrics, outcomes
+from zarts.services.proof import metrics, notes, outcomes
 from zarts.services.proof.portal import source_name
 from zarts.services.setup import demo
 from zarts.templating import sparkline, unit_for
@@ -129,3 +129,34 @@ def test_how_we_measure_this_speaks_plainly_and_only_to_the_cards_client(app, cl
     client.post("/logout")
     login(make_user("client"))  # another client
     assert client.get(f"/portal/cards/{card.id}/how").status_code == 404
+
+
+def test_the_monthly_report_prints_each_card_with_how_it_is_measured_and_only_this_clients(app, client, login):
+    connection, secret = make_connection("stripe")
+    metric = revenue_metric(connection)
+    marker = "RAW_MARKER_9031"
+    payload = charge(25000, "ch_report")
+    payload["data"]["object"]["description"] = marker
+    deliver(client, connection, secret, payload=payload)
+    other, other_secret = make_connection("stripe")
+    other_metric = revenue_metric(other, name="Other clinic revenue")
+    deliver(client, other, other_secret, payload=charge(77700, "ch_other"))
+    notes.add_note(connection.client_id, "Card machine replaced", "Payments paused for an hour on the 3rd.")
+    db.session.commit()
+    login(make_user("client", client=connection.client))
+    assert 'href="/portal/report"' in client.get("/portal/").get_data(as_text=True)
+    html = client.get("/portal/report").get_data(as_text=True)
+    card = card_of(metric)
+    for text in (f'id="report-card-{card.id}"', "Monthly revenue", "250", "1,000", "How we measure this",
+                 "Online card payments", "Card machine replaced", "print-button"):
+        assert text in html, text
+    assert marker not in html and "Other clinic revenue" not in html and "777" not in html
+    assert f'id="report-card-{card_of(other_metric).id}"' not in html
+    earlier = client.get("/portal/report?month=2020-01").get_data(as_text=True)
+    assert "January 2020" in earlier and "Card machine replaced" not in earlier
+    bad = client.get("/portal/report?month=soon")
+    assert bad.status_code == 400 and "month must be YYYY-MM" in bad.get_data(as_text=True)
+    client.post("/logout")
+    login(make_user("admin"))
+    preview = client.get(f"/admin/clients/{connection.client_id}/report").get_data(as_text=True)
+    assert "Preview: this is exactly the report" in preview and "Monthly revenue" in preview

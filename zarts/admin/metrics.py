@@ -4,6 +4,7 @@ from flask_htmx import make_response as htmx_response
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
+from ..errors import render_error
 from ..extensions import db
 from ..models import Client, Connection, MetricDefinition, PortalCard, ReportNote
 from ..services import DomainError, audit
@@ -182,6 +183,18 @@ def _review(note_id, decision):
         flash("Note published on the client's portal." if decision == "approve" else "Draft discarded: "
               "the client never saw it.", "success")
     return redirect(url_for("admin.client_notes", client_id=note.client_id), 303)
+
+
+@bp.route("/clients/<int:client_id>/report")
+def client_report(client_id):
+    """The client's printable monthly report, exactly as the client gets it (read-only)."""
+    client = _client_or_404(client_id)
+    try:
+        month = portal.parse_month(request.args.get("month", ""))
+    except DomainError as exc:
+        return render_error(400, str(exc))
+    return render_template("portal/report.html", client=client, report=portal.report(client.id, month),
+                           preview_as_admin=True)
 
 
 @bp.route("/clients/<int:client_id>/portal")

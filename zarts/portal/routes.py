@@ -1,8 +1,10 @@
 """Portal pages: the signed-in client's cards, notes and incidents, nothing else."""
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 
 from ..auth import client_required
+from ..errors import render_error
+from ..services import DomainError
 from ..services.proof import portal
 
 bp = Blueprint("portal", __name__)
@@ -33,6 +35,17 @@ def home():
 def cards():
     """The card grid as a fragment; it polls itself."""
     return render_template("portal/_cards.html", cards=portal.card_views(current_user.client_id), polling=True)
+
+
+@bp.route("/report")
+def report():
+    """The client's printable monthly report (?month=YYYY-MM, default this month)."""
+    try:
+        month = portal.parse_month(request.args.get("month", ""))
+    except DomainError as exc:
+        return render_error(400, str(exc))
+    return render_template("portal/report.html", client=current_user.client,
+                           report=portal.report(current_user.client_id, month))
 
 
 @bp.route("/cards/<int:card_id>/how")

@@ -1,5 +1,6 @@
 """Read models for the client portal: only normalized data and admin-written text, one client's only."""
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -9,7 +10,8 @@ from ... import providers
 from ...extensions import db
 from ...models import Connection, Incident, MetricDefinition, PortalCard, ReportNote, utcnow
 from ...templating import time_ago
-from . import periods, provenance
+from .. import DomainError
+from . import outcomes, periods, provenance
 
 NOTES_SHOWN = 20
 PORTAL_LIFECYCLES = ("active", "paused")
@@ -119,12 +121,13 @@ AGGREGATION_WORDS = {"sum": "the total of", "count": "how many there are of", "a
                      "last": "the latest of"}
 
 
-def how_we_measure(view):
-    """A card's "How we measure this", in the client's words: no ids, no raw values, no provider jargon."""
+def how_we_measure(view, moment=None):
+    """A card's "How we measure this", in the client's words: no ids, no raw values, no provider jargon.
+    The record count is for the period holding `moment` (default: now)."""
     metric, connection = view.metric, view.metric.connection
     counted, last = 0, None
     if connection is not None and metric.period:
-        found = provenance.explain(metric, periods.period_start(metric.period, utcnow()))
+        found = provenance.explain(metric, periods.period_start(metric.period, moment or utcnow()))
         counted = found["counted_count"]
         last = max((line.occurred_at for line in found["counted"] if line.occurred_at), default=None)
     if connection is None:
@@ -143,6 +146,49 @@ def how_we_measure(view):
         "promise": promise, "contact": owner.display_name if owner else "your ZartsAlgo team",
         "contact_email": owner.email if owner else None,
     }
+
+
+def parse_month(text):
+    """The first instant of a YYYY-MM month (default: this month); a DomainError for anything else."""
+    if not text:
+        return periods.period_start("month", utcnow())
+    try:
+        return datetime.strptime(text, "%Y-%m").replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise DomainError(f"month must be YYYY-MM, got {text[:20]!r}") from None
+
+
+def report(client_id, month):
+    """The client's printable report for the month starting at `month`: every visible card with its
+    value for the month (its own period's value at the month's end), baseline, change and how it is
+    measured; the notes dated in the month; the incidents shown to the client that touched it."""
+    end = periods.shift("month", month, 1)
+    moment = min(end - timedelta(seconds=1), utcnow())
+    items = []
+    for view in card_views(client_id):
+        metric = view.metric
+        value = view.card.current_value
+        if metric.connection_id is not None and metric.period:
+            start = periods.period_start(metric.period, moment)
+            value = outcomes.aggregate(metric, start, periods.shift(metric.period, start, 1))
+            baseline = (outcomes.aggregate(metric, periods.shift(metric.period, start, -1), start)
+                        if metric.baseline_mode == "previous_period" else metric.baseline_value)
+        else:
+            baseline = view.card.baseline_value
+        change = value - baseline if value is not None and baseline is not None else None
+        items.append({"view": view, "value": value, "baseline": baseline, "change": change,
+                      "status": outcomes.STATUS_WORDS[outcomes.status_for(metric, value, baseline)],
+                      "period": periods.label(metric.period, periods.period_start(metric.period, moment))
+                      if metric.period else "", "how": how_we_measure(view, moment)})
+    month_notes = list(db.session.scalars(select(ReportNote).where(
+        ReportNote.client_id == client_id, ReportNote.visible.is_(True), ReportNote.status == "published",
+        ReportNote.note_date >= month.date(), ReportNote.note_date < end.date()).order_by(ReportNote.note_date)))
+    shown = list(db.session.scalars(select(Incident).where(
+        Incident.client_id == client_id, Incident.show_to_client.is_(True), Incident.opened_at < end,
+        (Incident.resolved_at.is_(None)) | (Incident.resolved_at >= month)).order_by(Incident.opened_at)))
+    return {"month": month, "label": month.strftime("%B %Y"), "items": items, "notes": month_notes,
+            "incidents": shown, "previous": periods.shift("month", month, -1).strftime("%Y-%m"),
+            "next": periods.shift("month", month, 1).strftime("%Y-%m")}
 
 
 def card_dict(view):

@@ -46,3 +46,10 @@ document.addEventListener("click", function (evt) {
   toggle.setAttribute("aria-expanded", open ? "true" : "false");
   document.getElementById(toggle.getAttribute("aria-controls")).classList.toggle("nav-open", open);
 });
+
+// The report's print button (no inline handlers: the Content-Security-Policy forbids them).
+document.addEventListener("click", function (evt) {
+  if (evt.target.closest(".print-button")) {
+    window.print();
+  }
+});
