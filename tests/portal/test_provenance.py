@@ -95,3 +95,17 @@ def test_the_admin_drill_down_shows_the_totals_and_links_each_line_to_its_event(
     assert "Why this number" in client.get("/admin/metrics").get_data(as_text=True)
     bad = client.get(f"/admin/metrics/{metric.id}/explain?period=soon")
     assert bad.status_code == 200 and "period must be YYYY-MM" in bad.get_data(as_text=True)
+
+
+def test_a_full_period_lists_its_newest_lines_and_still_counts_and_totals_all_of_it(app, client, login, monkeypatch):
+    monkeypatch.setattr(provenance, "LINES_SHOWN", 2)
+    connection, secret = make_connection("stripe")
+    metric = revenue_metric(connection)
+    for n, cents in enumerate((1000, 2000, 3000)):
+        deliver(client, connection, secret, payload=charge(cents, f"ch_many_{n}"))
+    found = current(metric)
+    assert (found["counted_count"], len(found["counted"]), found["total"]) == (3, 2, Decimal("60"))
+    assert found["counted_total"] is None and [line.external_id for line in found["counted"]] == ["ch_many_2", "ch_many_1"]
+    login(make_user("admin"))
+    html = client.get(f"/admin/metrics/{metric.id}/explain").get_data(as_text=True)
+    assert "more lines than listed: the newest 2 of 3 are below" in html

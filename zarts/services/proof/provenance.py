@@ -16,7 +16,7 @@ from ...models import MetricValue, NormalizedEvent, PortalCard, WebhookEvent, ut
 from .. import DomainError
 from . import outcomes, periods
 
-LINES_SHOWN = 500  # per list; the totals always cover every line
+LINES_SHOWN = 500  # lines read per list, newest first; the counts and the total cover the whole period
 
 
 @dataclass
@@ -47,25 +47,36 @@ def parse_period(metric, text):
 
 
 def explain(metric, start):
-    """The provenance of the metric's value for the period starting at `start` (see the module)."""
+    """The provenance of the metric's value for the period starting at `start` (see the module).
+
+    Bounded however much the period holds: at most LINES_SHOWN lines of each kind are read; the
+    counts and the total come from the database. When every counted line is shown, counted_total is
+    their own sum (or count, average, last), which must equal the card's value.
+    """
     if metric.connection_id is None or not metric.period:
         raise DomainError("this metric has no source connection or period yet: nothing to explain")
     end = periods.shift(metric.period, start, 1)
-    counted, excluded = _counted(metric, start, end)
-    excluded += _left_out(metric, start, end)
+    in_period = _values_in(metric, start, end)
+    n_values = db.session.scalar(select(func.count()).select_from(MetricValue.__table__).where(in_period))
+    counted, earlier = _counted(metric, in_period)
+    left_out, examined, n_events = _left_out(metric, start, end)
     total = outcomes.aggregate(metric, start, end)
     card = db.session.scalar(select(PortalCard).filter_by(metric_id=metric.id))
     current = card is not None and card.value_updated_at is not None and \
         periods.period_start(metric.period, card.value_updated_at) == start
+    counted_count = min(n_values, 1) if metric.aggregation == "last" else n_values
     return {
         "metric": {"id": metric.id, "name": metric.name, "metric_name": metric.metric_name,
                    "aggregation": metric.aggregation, "period": metric.period, "unit": metric.unit,
                    "connection_id": metric.connection_id},
         "period": {"label": periods.label(metric.period, start), "start": start, "end": end},
-        "total": total, "counted_total": _aggregate(metric.aggregation, [line.value for line in counted]),
-        "card_value": card.current_value if current else None,
-        "counted_count": len(counted), "excluded_count": len(excluded),
-        "counted": counted[:LINES_SHOWN], "excluded": excluded[:LINES_SHOWN],
+        "total": total, "card_value": card.current_value if current else None,
+        "counted_total": _aggregate(metric.aggregation, [line.value for line in counted])
+        if len(counted) == counted_count else None,  # only when every counted line is here
+        "counted_count": counted_count, "counted": counted,
+        "excluded_count": (n_values - counted_count if metric.aggregation == "last" else 0) + len(left_out),
+        "excluded": (earlier + left_out)[:LINES_SHOWN],
+        "deliveries_in_period": n_events, "deliveries_examined": examined, "lines_shown": LINES_SHOWN,
     }
 
 
@@ -86,43 +97,49 @@ def as_json(explanation):
     return plain(explanation)
 
 
-def _counted(metric, start, end):
-    """(counted lines, lines of the period the aggregate passes over): the values outcomes.aggregate reads."""
+def _values_in(metric, start, end):
+    values = MetricValue.__table__.c
+    return (values.connection_id == metric.connection_id) & (values.name == metric.metric_name) \
+        & (values.occurred_at >= start) & (values.occurred_at < end)
+
+
+def _counted(metric, in_period):
+    """(counted lines, earlier values a 'last' passes over), newest first, at most LINES_SHOWN of each:
+    the values outcomes.aggregate reads."""
     values, records = MetricValue.__table__.c, NormalizedEvent.__table__.c
     rows = db.session.execute(
         select(values.value, values.occurred_at, records.id, records.source, records.object_type, records.external_id)
         .join(NormalizedEvent.__table__, records.id == values.normalized_event_id)
-        .where(values.connection_id == metric.connection_id, values.name == metric.metric_name,
-               values.occurred_at >= start, values.occurred_at < end)
-        .order_by(values.occurred_at, values.id)
+        .where(in_period).order_by(values.occurred_at.desc(), values.id.desc()).limit(LINES_SHOWN + 1)
     ).all()
     events = _latest_events([row.id for row in rows])
     lines = [Line(events.get(row.id), row.id, row.source, row.object_type, row.external_id, row.occurred_at,
                   row.value) for row in rows]
-    if metric.aggregation == "last" and lines:
-        newest = lines[-1]
-        for line in lines[:-1]:
+    if metric.aggregation == "last":
+        for line in lines[1:]:
             line.reason = "an earlier value in the period: the card shows the last one"
-        return [newest], lines[:-1]
-    return lines, []
+        return lines[:1], lines[1:LINES_SHOWN + 1]
+    return lines[:LINES_SHOWN], []
 
 
 def _left_out(metric, start, end):
-    """Deliveries received in the period that added nothing to this metric, each with why."""
+    """(lines, deliveries examined, deliveries in the period): the period's newest deliveries, at most
+    LINES_SHOWN, that added nothing to this metric, each with why."""
     events = WebhookEvent.__table__.c
     records = NormalizedEvent.__table__.c
+    window = (events.connection_id == metric.connection_id) & (events.received_at >= start) & (events.received_at < end)
+    total = db.session.scalar(select(func.count()).select_from(WebhookEvent.__table__).where(window))
     rows = db.session.execute(
         select(events.id, events.source, events.status, events.status_reason, events.outcome, events.mode,
                events.duplicate_count, events.event_type, events.normalized_event_id,
                records.object_type, records.external_id, records.occurred_at)
         .outerjoin(NormalizedEvent.__table__, records.id == events.normalized_event_id)
-        .where(events.connection_id == metric.connection_id, events.received_at >= start, events.received_at < end)
-        .order_by(events.received_at, events.id)
+        .where(window).order_by(events.received_at.desc(), events.id.desc()).limit(LINES_SHOWN)
     ).all()
+    record_ids = [row.normalized_event_id for row in rows if row.normalized_event_id]
     counted_records = set(db.session.scalars(
         select(MetricValue.normalized_event_id).where(
-            MetricValue.connection_id == metric.connection_id, MetricValue.name == metric.metric_name,
-            MetricValue.occurred_at >= start, MetricValue.occurred_at < end)))
+            MetricValue.normalized_event_id.in_(record_ids), _values_in(metric, start, end)))) if record_ids else set()
     lines = []
     for row in rows:
         reason = _why_not(row, start, end, counted_records)
@@ -134,7 +151,7 @@ def _left_out(metric, start, end):
                               row.external_id or "", row.occurred_at, None,
                               f"{row.duplicate_count} repeated deliver{'y' if row.duplicate_count == 1 else 'ies'} "
                               "of this event: counted once"))
-    return lines
+    return lines, len(rows), total
 
 
 def _why_not(row, start, end, counted_records):
