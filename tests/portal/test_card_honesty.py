@@ -120,7 +120,7 @@ def test_how_we_measure_this_speaks_plainly_and_only_to_the_cards_client(app, cl
     page = client.get("/portal/").get_data(as_text=True)
     assert f'hx-get="/portal/cards/{card.id}/how"' in page and "How we measure this" in page
     html = client.get(f"/portal/cards/{card.id}/how", headers={"HX-Request": "true"}).get_data(as_text=True)
-    for text in ("Online card payments", "the total of USD, each calendar month", "What your patients paid this month.",
+    for text in ("Online card payments", "the total in USD, each calendar month", "What your patients paid this month.",
                  "made of 1 record", "Updated within minutes of each new record from online card payments.",
                  connection.owner.display_name, connection.owner.email):
         assert text in html, text

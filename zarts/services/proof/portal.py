@@ -117,8 +117,7 @@ def incidents(client_id):
 
 PERIOD_WORDS = {"day": "each day", "week": "each week (Monday to Sunday)", "month": "each calendar month",
                 "quarter": "each calendar quarter"}
-AGGREGATION_WORDS = {"sum": "the total of", "count": "how many there are of", "avg": "the average of",
-                     "last": "the latest of"}
+AGGREGATION_WORDS = {"sum": "the total", "count": "how many", "avg": "the average", "last": "the latest value"}
 
 
 def how_we_measure(view, moment=None):
@@ -141,7 +140,7 @@ def how_we_measure(view, moment=None):
     owner = connection.owner if connection is not None else None
     return {
         "source": view.source, "period": PERIOD_WORDS.get(metric.period, metric.period or "—"),
-        "what": f"{AGGREGATION_WORDS.get(metric.aggregation, '')} {metric.unit or 'values'}".strip(),
+        "what": _what(metric),
         "unit": metric.unit, "meaning": metric.client_meaning, "records": counted, "last_record_at": last,
         "promise": promise, "contact": owner.display_name if owner else "your ZartsAlgo team",
         "contact_email": owner.email if owner else None,
@@ -189,6 +188,14 @@ def report(client_id, month):
     return {"month": month, "label": month.strftime("%B %Y"), "items": items, "notes": month_notes,
             "incidents": shown, "previous": periods.shift("month", month, -1).strftime("%Y-%m"),
             "next": periods.shift("month", month, 1).strftime("%Y-%m")}
+
+
+def _what(metric):
+    """'the total in USD', 'the total of leads', 'how many': what a card counts, in words."""
+    words, unit = AGGREGATION_WORDS.get(metric.aggregation, "the value"), (metric.unit or "").strip()
+    if not unit or unit.lower() in ("count", "number", "#"):
+        return words
+    return f"{words} in {unit}" if unit.isupper() else f"{words} of {unit}"
 
 
 def card_dict(view):
