@@ -118,3 +118,17 @@ def go_live(connection, admin=None, metric_name="revenue"):
     db.session.commit()
     lifecycle.transition(connection, "active", admin)
     return metric
+
+
+def load_demo():
+    """The demo data with every delivery worked and every card drawn (with Redis the demo only queues)."""
+    from zarts.extensions import db
+    from zarts.models import MetricDefinition
+    from zarts.services.proof import outcomes
+    from zarts.services.setup import demo
+
+    assert demo.load()
+    drain()
+    for metric in db.session.scalars(db.select(MetricDefinition).filter_by(published=True)):
+        outcomes.refresh_card(metric)
+    db.session.commit()

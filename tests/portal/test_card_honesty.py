@@ -4,14 +4,13 @@ import re
 from datetime import timedelta
 from decimal import Decimal
 
-from tests.factories import deliver, make_connection, make_user
+from tests.factories import deliver, load_demo, make_connection, make_user
 from tests.portal.test_portal import card_of, charge, revenue_metric
 from zarts.extensions import db
 from zarts.models import MetricDefinition, PortalCard, utcnow
 from zarts.services.pipeline import manual
 from zarts.services.proof import metrics, notes, outcomes
 from zarts.services.proof.portal import source_name
-from zarts.services.setup import demo
 from zarts.templating import sparkline, unit_for
 
 
@@ -100,7 +99,7 @@ def test_one_period_of_data_draws_a_dot_and_more_draw_a_line(app, client, login)
 
 
 def test_the_demo_cards_have_several_periods_to_draw(app, client, login):
-    assert demo.load()
+    load_demo()
     cards = db.session.scalars(db.select(PortalCard)).all()
     assert cards and all(sum(v is not None for v in card.trend) >= 3 for card in cards)
     customer = cards[0].metric.client

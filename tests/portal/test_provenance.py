@@ -2,7 +2,7 @@
 import json
 from decimal import Decimal
 
-from tests.factories import deliver, make_connection, make_user
+from tests.factories import deliver, load_demo, make_connection, make_user
 from tests.imports.conftest import HEADER, import_file, leads
 from tests.portal.test_portal import card_of, charge, revenue_metric
 from zarts.extensions import db
@@ -10,7 +10,6 @@ from zarts.models import PortalCard, utcnow
 from zarts.services.ingest import targets
 from zarts.services.pipeline import manual
 from zarts.services.proof import metrics, periods, provenance
-from zarts.services.setup import demo
 
 
 def current(metric):
@@ -18,7 +17,7 @@ def current(metric):
 
 
 def test_every_demo_card_is_the_sum_of_its_counted_lines_in_every_period(app):
-    assert demo.load()
+    load_demo()
     for card in db.session.scalars(db.select(PortalCard)):
         found = current(card.metric)
         assert found["total"] == found["counted_total"] == found["card_value"] == card.current_value, card.title
