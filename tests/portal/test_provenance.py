@@ -105,6 +105,7 @@ def test_a_full_period_lists_its_newest_lines_and_still_counts_and_totals_all_of
     found = current(metric)
     assert (found["counted_count"], len(found["counted"]), found["total"]) == (3, 2, Decimal("60"))
     assert found["counted_total"] is None and [line.external_id for line in found["counted"]] == ["ch_many_2", "ch_many_1"]
+    assert found["totals_as_of"] == card_of(metric).value_updated_at  # from the card's pre-aggregates, not a scan
     login(make_user("admin"))
     html = client.get(f"/admin/metrics/{metric.id}/explain").get_data(as_text=True)
-    assert "more lines than listed: the newest 2 of 3 are below" in html
+    assert "more lines than listed: the newest 2 of 3 are below" in html and "as of the card's refresh" in html

@@ -102,7 +102,7 @@ def metric_explain(metric_id):
         previous = periods.shift(metric.period, start, -1).strftime("%Y-%m-%d")
         next_ = periods.shift(metric.period, start, 1).strftime("%Y-%m-%d")
     return render_template("admin/metric_explain.html", metric=metric, found=found, error=error,
-                           previous=previous, next=next_)
+                           previous=previous, next=next_, source=portal.source_name(metric))
 
 
 @bp.route("/metrics/<int:metric_id>/publish", methods=["POST"])

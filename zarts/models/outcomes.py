@@ -64,6 +64,8 @@ class PortalCard(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     baseline_value: Mapped[Decimal | None] = mapped_column(Numeric(20, 4))
     trend: Mapped[list] = mapped_column(Json, default=list)
+    # How many values each trend period is made of (the drill-down's counts for a period too big to list).
+    trend_counts: Mapped[list | None] = mapped_column(Json, default=list)  # None on cards drawn before it
     value_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last recomputed
     # When the current value last changed, whatever brought it (webhook, sync, CSV, manual update).
     value_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -17,6 +17,11 @@ STATUS_WORDS = {"on_track": "On track", "watch": "Watch", "needs_action": "Needs
 
 def aggregate(metric, start, end):
     """The metric's value over [start, end) from normalized metric values; None without data."""
+    return aggregate_and_count(metric, start, end)[0]
+
+
+def aggregate_and_count(metric, start, end):
+    """(the metric's value over [start, end), how many values it is made of); (None, 0) without data."""
     values = MetricValue.__table__.c
     scope = (
         (values.connection_id == metric.connection_id) & (values.name == metric.metric_name)
@@ -24,12 +29,13 @@ def aggregate(metric, start, end):
     )
     if metric.aggregation == "last":
         query = select(values.value).where(scope).order_by(values.occurred_at.desc(), values.id.desc()).limit(1)
-        return db.session.scalar(query)
+        value = db.session.scalar(query)
+        return value, (db.session.scalar(select(func.count(values.id)).where(scope)) if value is not None else 0)
     func_for = {"sum": func.sum(values.value), "count": func.count(values.id), "avg": func.avg(values.value)}
-    value = db.session.scalar(select(func_for[metric.aggregation]).where(scope))
+    value, count = db.session.execute(select(func_for[metric.aggregation], func.count(values.id)).where(scope)).one()
     if metric.aggregation == "count":
-        return Decimal(value) if value else None
-    return None if value is None else Decimal(value).quantize(Decimal("0.0001"))
+        return (Decimal(value) if value else None), count
+    return (None if value is None else Decimal(value).quantize(Decimal("0.0001"))), count
 
 
 def status_for(metric, current, baseline):
@@ -59,10 +65,12 @@ def refresh_card(metric, now=None):
         card = PortalCard(client_id=metric.client_id, metric_id=metric.id, title=metric.name, trend=[])
         db.session.add(card)
     start = periods.period_start(metric.period, now)
-    values = []  # oldest first; the last is the current period
+    values, counts = [], []  # oldest first; the last is the current period
     for back in range(TREND_PERIODS - 1, -1, -1):
         begin = periods.shift(metric.period, start, -back)
-        values.append(aggregate(metric, begin, periods.shift(metric.period, begin, 1)))
+        value, count = aggregate_and_count(metric, begin, periods.shift(metric.period, begin, 1))
+        values.append(value)
+        counts.append(count)
     current = values[-1]
     baseline = values[-2] if metric.baseline_mode == "previous_period" else metric.baseline_value
     trend = [float(v) if v is not None else None for v in values]
@@ -70,6 +78,7 @@ def refresh_card(metric, now=None):
     if current is not None and (card.value_changed_at is None or current != card.current_value):
         card.value_changed_at = now  # whatever brought the value: webhook, sync, CSV or a manual update
     card.title, card.current_value, card.baseline_value, card.trend = metric.name, current, baseline, trend
+    card.trend_counts = counts
     card.status = status_for(metric, current, baseline)
     card.value_updated_at = now
     _threshold_task(metric, old_status, card.status, current, now)

@@ -166,14 +166,12 @@ def report(client_id, month):
     items = []
     for view in card_views(client_id):
         metric = view.metric
-        value = view.card.current_value
-        if metric.connection_id is not None and metric.period:
+        value, baseline = view.card.current_value, view.card.baseline_value
+        if metric.connection_id is not None and metric.period:  # bounded, however much the month holds
             start = periods.period_start(metric.period, moment)
-            value = outcomes.aggregate(metric, start, periods.shift(metric.period, start, 1))
-            baseline = (outcomes.aggregate(metric, periods.shift(metric.period, start, -1), start)
+            value = provenance.explain(metric, start)["total"]
+            baseline = (provenance.explain(metric, periods.shift(metric.period, start, -1))["total"]
                         if metric.baseline_mode == "previous_period" else metric.baseline_value)
-        else:
-            baseline = view.card.baseline_value
         change = value - baseline if value is not None and baseline is not None else None
         items.append({"view": view, "value": value, "baseline": baseline, "change": change,
                       "status": outcomes.STATUS_WORDS[outcomes.status_for(metric, value, baseline)],

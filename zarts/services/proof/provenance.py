@@ -49,34 +49,42 @@ def parse_period(metric, text):
 def explain(metric, start):
     """The provenance of the metric's value for the period starting at `start` (see the module).
 
-    Bounded however much the period holds: at most LINES_SHOWN lines of each kind are read; the
-    counts and the total come from the database. When every counted line is shown, counted_total is
-    their own sum (or count, average, last), which must equal the card's value.
+    Bounded however much the period holds: at most LINES_SHOWN lines of each kind are read. A period
+    that fits is counted and totalled from the database and its lines' own total (counted_total,
+    which must equal it) is shown; a bigger one takes its total and count from the card's
+    pre-aggregates when the card covers it (as of its last refresh), else from the database.
     """
     if metric.connection_id is None or not metric.period:
         raise DomainError("this metric has no source connection or period yet: nothing to explain")
     end = periods.shift(metric.period, start, 1)
-    in_period = _values_in(metric, start, end)
-    n_values = db.session.scalar(select(func.count()).select_from(MetricValue.__table__).where(in_period))
-    counted, earlier = _counted(metric, in_period)
-    left_out, examined, n_events = _left_out(metric, start, end)
-    total = outcomes.aggregate(metric, start, end)
+    rows = _newest_values(metric, start, end)
     card = db.session.scalar(select(PortalCard).filter_by(metric_id=metric.id))
+    as_of = None
+    if len(rows) <= LINES_SHOWN:
+        total, n_values = outcomes.aggregate(metric, start, end), len(rows)
+    else:
+        pre = _from_card(card, metric, start)
+        total, n_values, as_of = pre if pre else (*outcomes.aggregate_and_count(metric, start, end), None)
+    lines = _lines(rows[:LINES_SHOWN])
+    counted, earlier = (lines[:1], lines[1:]) if metric.aggregation == "last" else (lines, [])
+    for line in earlier:
+        line.reason = "an earlier value in the period: the card shows the last one"
+    counted_count = min(n_values, 1) if metric.aggregation == "last" else n_values
+    left_out, more_deliveries = _left_out(metric, start, end)
     current = card is not None and card.value_updated_at is not None and \
         periods.period_start(metric.period, card.value_updated_at) == start
-    counted_count = min(n_values, 1) if metric.aggregation == "last" else n_values
     return {
         "metric": {"id": metric.id, "name": metric.name, "metric_name": metric.metric_name,
                    "aggregation": metric.aggregation, "period": metric.period, "unit": metric.unit,
                    "connection_id": metric.connection_id},
         "period": {"label": periods.label(metric.period, start), "start": start, "end": end},
-        "total": total, "card_value": card.current_value if current else None,
-        "counted_total": _aggregate(metric.aggregation, [line.value for line in counted])
+        "total": total, "totals_as_of": as_of, "card_value": card.current_value if current else None,
+        "counted_total": _aggregate(metric.aggregation, [line.value for line in reversed(counted)])
         if len(counted) == counted_count else None,  # only when every counted line is here
         "counted_count": counted_count, "counted": counted,
-        "excluded_count": (n_values - counted_count if metric.aggregation == "last" else 0) + len(left_out),
-        "excluded": (earlier + left_out)[:LINES_SHOWN],
-        "deliveries_in_period": n_events, "deliveries_examined": examined, "lines_shown": LINES_SHOWN,
+        "excluded_count": n_values - counted_count + len(left_out),
+        "excluded": (earlier + left_out)[:LINES_SHOWN], "more_deliveries": more_deliveries,
+        "lines_shown": LINES_SHOWN,
     }
 
 
@@ -103,39 +111,51 @@ def _values_in(metric, start, end):
         & (values.occurred_at >= start) & (values.occurred_at < end)
 
 
-def _counted(metric, in_period):
-    """(counted lines, earlier values a 'last' passes over), newest first, at most LINES_SHOWN of each:
-    the values outcomes.aggregate reads."""
+def _newest_values(metric, start, end):
+    """The period's values, newest first, at most LINES_SHOWN + 1 (one more tells there are more)."""
     values, records = MetricValue.__table__.c, NormalizedEvent.__table__.c
-    rows = db.session.execute(
+    return db.session.execute(
         select(values.value, values.occurred_at, records.id, records.source, records.object_type, records.external_id)
         .join(NormalizedEvent.__table__, records.id == values.normalized_event_id)
-        .where(in_period).order_by(values.occurred_at.desc(), values.id.desc()).limit(LINES_SHOWN + 1)
+        .where(_values_in(metric, start, end)).order_by(values.occurred_at.desc(), values.id.desc())
+        .limit(LINES_SHOWN + 1)
     ).all()
+
+
+def _lines(rows):
     events = _latest_events([row.id for row in rows])
-    lines = [Line(events.get(row.id), row.id, row.source, row.object_type, row.external_id, row.occurred_at,
-                  row.value) for row in rows]
-    if metric.aggregation == "last":
-        for line in lines[1:]:
-            line.reason = "an earlier value in the period: the card shows the last one"
-        return lines[:1], lines[1:LINES_SHOWN + 1]
-    return lines[:LINES_SHOWN], []
+    return [Line(events.get(row.id), row.id, row.source, row.object_type, row.external_id, row.occurred_at,
+                 row.value) for row in rows]
+
+
+def _from_card(card, metric, start):
+    """(total, count, as of) for the period from the card's last refresh, if its trend covers it."""
+    if card is None or card.value_updated_at is None or not card.trend_counts:
+        return None
+    current = periods.period_start(metric.period, card.value_updated_at)
+    for back in range(len(card.trend_counts)):
+        if periods.shift(metric.period, current, -back) == start:
+            index = len(card.trend_counts) - 1 - back
+            value = card.trend[index] if index < len(card.trend or []) else None
+            total = card.current_value if back == 0 else (None if value is None else Decimal(str(value)))
+            return total, card.trend_counts[index], card.value_updated_at
+    return None
 
 
 def _left_out(metric, start, end):
-    """(lines, deliveries examined, deliveries in the period): the period's newest deliveries, at most
-    LINES_SHOWN, that added nothing to this metric, each with why."""
+    """(lines, whether the period has more deliveries than were read): of the period's newest
+    LINES_SHOWN deliveries, those that added nothing to this metric, each with why."""
     events = WebhookEvent.__table__.c
     records = NormalizedEvent.__table__.c
     window = (events.connection_id == metric.connection_id) & (events.received_at >= start) & (events.received_at < end)
-    total = db.session.scalar(select(func.count()).select_from(WebhookEvent.__table__).where(window))
     rows = db.session.execute(
         select(events.id, events.source, events.status, events.status_reason, events.outcome, events.mode,
                events.duplicate_count, events.event_type, events.normalized_event_id,
                records.object_type, records.external_id, records.occurred_at)
         .outerjoin(NormalizedEvent.__table__, records.id == events.normalized_event_id)
-        .where(window).order_by(events.received_at.desc(), events.id.desc()).limit(LINES_SHOWN)
+        .where(window).order_by(events.received_at.desc(), events.id.desc()).limit(LINES_SHOWN + 1)
     ).all()
+    more, rows = len(rows) > LINES_SHOWN, rows[:LINES_SHOWN]
     record_ids = [row.normalized_event_id for row in rows if row.normalized_event_id]
     counted_records = set(db.session.scalars(
         select(MetricValue.normalized_event_id).where(
@@ -151,7 +171,7 @@ def _left_out(metric, start, end):
                               row.external_id or "", row.occurred_at, None,
                               f"{row.duplicate_count} repeated deliver{'y' if row.duplicate_count == 1 else 'ies'} "
                               "of this event: counted once"))
-    return lines, len(rows), total
+    return lines, more
 
 
 def _why_not(row, start, end, counted_records):
