@@ -107,13 +107,19 @@ def test_the_demo_cards_have_several_periods_to_draw(app, client, login):
     assert "<polyline" in page and "Trend over the last" in page
 
 
-def test_how_we_measure_this_speaks_plainly_and_only_to_the_cards_client(app, client, login):
+def marked_revenue(client, marker, charge_id):
+    """(connection, metric) of a live Stripe revenue card fed one charge whose description is a raw marker."""
     connection, secret = make_connection("stripe")
     metric = revenue_metric(connection)
-    marker = "RAW_MARKER_4417"
-    payload = charge(25000, "ch_how")
+    payload = charge(25000, charge_id)
     payload["data"]["object"]["description"] = marker
     deliver(client, connection, secret, payload=payload)
+    return connection, metric
+
+
+def test_how_we_measure_this_speaks_plainly_and_only_to_the_cards_client(app, client, login):
+    marker = "RAW_MARKER_4417"
+    connection, metric = marked_revenue(client, marker, "ch_how")
     card = card_of(metric)
     login(make_user("client", client=connection.client))
     page = client.get("/portal/").get_data(as_text=True)
@@ -131,12 +137,8 @@ def test_how_we_measure_this_speaks_plainly_and_only_to_the_cards_client(app, cl
 
 
 def test_the_monthly_report_prints_each_card_with_how_it_is_measured_and_only_this_clients(app, client, login):
-    connection, secret = make_connection("stripe")
-    metric = revenue_metric(connection)
     marker = "RAW_MARKER_9031"
-    payload = charge(25000, "ch_report")
-    payload["data"]["object"]["description"] = marker
-    deliver(client, connection, secret, payload=payload)
+    connection, metric = marked_revenue(client, marker, "ch_report")
     other, other_secret = make_connection("stripe")
     other_metric = revenue_metric(other, name="Other clinic revenue")
     deliver(client, other, other_secret, payload=charge(77700, "ch_other"))
