@@ -97,10 +97,10 @@ def deliver(client, connection, secret, event_type=None, payload=None, msg_id=No
     return response
 
 
-def go_live(connection, admin=None, metric_name="revenue"):
+def go_live(connection, admin=None, metric_name="revenue", activate=True):
     """Take a webhook connection through the real onboarding gate, on real evidence: access
     confirmed, a test event sent and its counts reviewed, a metric with its story published, then
-    active. Returns the published metric."""
+    active (unless activate=False: ready to go live, not yet live). Returns the published metric."""
     from zarts.services.proof import metrics
     from zarts.services.setup import gate, lifecycle, onboarding
 
@@ -116,7 +116,8 @@ def go_live(connection, admin=None, metric_name="revenue"):
         "baseline_value": "900", "next_action": "We review the month with you on the 1st."}, admin)
     metrics.publish(metric, admin)
     db.session.commit()
-    lifecycle.transition(connection, "active", admin)
+    if activate:
+        lifecycle.transition(connection, "active", admin)
     return metric
 
 

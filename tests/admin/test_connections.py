@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.factories import PASSWORD, deliver, make_client, make_connection, make_user, signed_delivery
+from tests.factories import PASSWORD, deliver, go_live, make_client, make_connection, make_user, signed_delivery
 from zarts.extensions import db
 from zarts.models import AdminAction, Connection, utcnow
 from zarts.services.ingest import secrets, targets
@@ -30,21 +30,7 @@ def reload(connection_id):
 
 def ready(connection, actor):
     """Onboarding steps 1-5 done on real evidence, so the connection may go active (not yet active)."""
-    from tests.factories import drain
-    from zarts.services.proof import metrics
-    from zarts.services.setup import gate, onboarding
-
-    gate.confirm_access(connection, actor, "Checked the account, docs, auth model and scopes")
-    onboarding.send_test_event(connection, actor)
-    drain()
-    db.session.rollback()
-    gate.review_test_data(connection, actor)
-    metric = metrics.save_metric(connection.client, {
-        "name": "Monthly revenue", "metric_name": "revenue", "connection_id": connection.id, "period": "month",
-        "unit": "USD", "client_meaning": "What customers paid.", "baseline_value": "900",
-        "next_action": "We review the month with you."}, actor)
-    metrics.publish(metric, actor)
-    db.session.commit()
+    go_live(connection, actor, activate=False)
 
 
 def create_form(client_row, owner, **extra):
