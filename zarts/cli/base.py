@@ -25,6 +25,14 @@ class _OneLineErrors(click.Group):
 zarts = _OneLineErrors("zarts", help="Set up and inspect zarts from scripts.")
 
 
+def get_or_fail(model, row_id, what):
+    """The row with this id, or a one-line error ("unknown connection 7")."""
+    row = db.session.get(model, row_id)
+    if row is None:
+        raise DomainError(f"unknown {what} {row_id}")
+    return row
+
+
 def emit(data, as_json, human):
     """Print one JSON object with --json, else a human line."""
     click.echo(json.dumps(data, default=str) if as_json else human)

@@ -1,12 +1,10 @@
 """`flask zarts health` and `health-thresholds`: connection health from the command line."""
 import click
 
-from ..extensions import db
 from ..models import Connection
-from ..services import DomainError
 from ..services.health import checks, rules
 from ..services.setup import connections
-from .base import domain_command, emit, set_option, zarts
+from .base import domain_command, emit, get_or_fail, set_option, zarts
 
 
 @zarts.command("health")
@@ -34,9 +32,7 @@ def health_command(as_json):
 @domain_command
 def health_thresholds_command(connection_id, changes, reset, as_json):
     """Show or change when a connection counts as degraded, stale or in error (audited)."""
-    connection = db.session.get(Connection, connection_id)
-    if connection is None:
-        raise DomainError(f"unknown connection {connection_id}")
+    connection = get_or_fail(Connection, connection_id, "connection")
     values = set_option(changes)
     if reset or values:
         overrides = {} if reset else {**(connection.health_thresholds or {}), **values}

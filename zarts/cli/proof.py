@@ -4,10 +4,9 @@ import click
 
 from ..extensions import db
 from ..models import Connection, PortalCard
-from ..services import DomainError
 from ..services.proof import portal, provenance
 from ..services.setup import accounts, gate, onboarding
-from .base import domain_command, emit, zarts
+from .base import domain_command, emit, get_or_fail, zarts
 
 
 @zarts.command("send-test-event")
@@ -17,9 +16,7 @@ from .base import domain_command, emit, zarts
 def send_test_event(connection_id, as_json):
     """Send the provider's sample, signed with the connection's secret, through the receiving endpoint
     twice (the repeat must be a duplicate); print the answers and the test counts. Test data only."""
-    connection = db.session.get(Connection, connection_id)
-    if connection is None:
-        raise DomainError(f"unknown connection {connection_id}")
+    connection = get_or_fail(Connection, connection_id, "connection")
     result = onboarding.send_test_event(connection, None)
     db.session.commit()
     review = gate.test_review(connection)
@@ -63,9 +60,7 @@ def show_portal(client_slug, as_json):
 @domain_command
 def explain(card_id, period, as_json):
     """Why a card shows its number: the records counted for the period, those left out and why, the total."""
-    card = db.session.get(PortalCard, card_id)
-    if card is None:
-        raise DomainError(f"unknown card {card_id}")
+    card = get_or_fail(PortalCard, card_id, "card")
     metric = card.metric
     found = provenance.explain(metric, provenance.parse_period(metric, period))
     data = provenance.as_json(found)

@@ -3,11 +3,10 @@ import sys
 
 import click
 
-from ..extensions import db
 from ..models import Connection
 from ..services import DomainError
 from ..services.setup import accounts, connections, demo
-from .base import domain_command, emit, zarts
+from .base import domain_command, emit, get_or_fail, zarts
 
 
 @zarts.command("create-client")
@@ -65,9 +64,7 @@ def create_connection(provider_key, client_slug, owner_email, reason, name, secr
 @domain_command
 def rotate_secret(connection_id, secret_stdin, overlap_hours, as_json):
     """Put a new signing secret in force: the provider's (from standard input) or a generated one (shown once)."""
-    connection = db.session.get(Connection, connection_id)
-    if connection is None:
-        raise DomainError(f"unknown connection {connection_id}")
+    connection = get_or_fail(Connection, connection_id, "connection")
     pasted = read_secret() if secret_stdin else None
     secret = connections.rotate_secret(connection, None, overlap_hours, secret=pasted)
     until = connections.previous_secret_valid_until(connection)

@@ -7,7 +7,7 @@ from ..extensions import db
 from ..models import Connection
 from ..services import DomainError
 from ..services.sync import preview, pull, runs, settings
-from .base import domain_command, emit, set_option, zarts
+from .base import domain_command, emit, get_or_fail, set_option, zarts
 
 
 @zarts.command("sync")
@@ -56,9 +56,7 @@ def sync_config_command(connection_id, changes, credential_stdin, reset_cursor, 
 
 
 def _sync_connection(connection_id):
-    connection = db.session.get(Connection, connection_id)
-    if connection is None:
-        raise DomainError(f"unknown connection {connection_id}")
+    connection = get_or_fail(Connection, connection_id, "connection")
     if connection.provider.kind != "sync":
         raise DomainError(f"connection {connection.id} is a {connection.provider.name} connection, not a sync connector")
     return connection
