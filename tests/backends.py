@@ -43,8 +43,20 @@ def clear_redis(url, prefix):
     from redis import Redis
 
     conn = Redis.from_url(url)
-    for pattern in (f"*{prefix}*",):
-        keys = list(conn.scan_iter(pattern))
-        if keys:
-            conn.delete(*keys)
+    keys = list(conn.scan_iter(f"*{prefix}*"))
+    # RQ names a job's hash and a worker's hash by id only: find this run's by their queue names.
+    for pattern, field in (("rq:job:*", "origin"), ("rq:worker:*", "queues")):
+        names = list(conn.scan_iter(pattern))
+        pipe = conn.pipeline()
+        for name in names:
+            pipe.hget(name, field)
+        keys += [name for name, value in zip(names, pipe.execute()) if value and prefix.encode() in value]
+    workers = [key for key in keys if key.startswith(b"rq:worker:")]
+    if workers:
+        conn.srem("rq:workers", *workers)
+    queues = [name for name in conn.smembers("rq:queues") if prefix.encode() in name]
+    if queues:
+        conn.srem("rq:queues", *queues)
+    if keys:
+        conn.delete(*keys)
     conn.close()
