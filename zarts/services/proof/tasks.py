@@ -1,6 +1,6 @@
 """Admin tasks: listing open work (mine first) and resolving it."""
 from sqlalchemy import case
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ...extensions import db
 from ...models import AdminTask, Connection, utcnow
@@ -25,7 +25,8 @@ def connections_of(tasks):
     ids = {t.connection_id for t in tasks if t.connection_id}
     if not ids:
         return {}
-    return {c.id: c for c in db.session.scalars(db.select(Connection).where(Connection.id.in_(ids)))}
+    query = db.select(Connection).where(Connection.id.in_(ids)).options(selectinload(Connection.client))
+    return {c.id: c for c in db.session.scalars(query)}  # with clients: rows show each one's display name
 
 
 def resolve(task, actor, reason=""):
