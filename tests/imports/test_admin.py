@@ -158,18 +158,19 @@ def test_the_size_limit_is_enforced_on_the_upload_route_only(app, client, admin,
     assert response.status_code == 413 and response.is_json  # webhooks keep their own 1 MiB limit
 
 
-def test_unknown_columns_re_render_the_form_with_the_error(client, admin, connection):
-    imp = upload(connection, (HEADER.strip() + ",colour\n" + leads(1).replace("\n", ",red\n")).encode())
+def test_a_mapping_problem_re_renders_the_form_with_the_error(client, admin, connection):
+    imp = upload(connection, b"row_key,name,colour\nL-1,A,red\n")
     from zarts.services.imports import csv_import
 
-    form = mapping_form(csv_import.proposed_section(imp))
+    form = {**mapping_form(csv_import.proposed_section(imp)), "req-email": "1"}
     response = client.post(f"/admin/imports/{imp.id}/check", data=form, headers=HX)
     html = response.get_data(as_text=True)
-    assert response.status_code == 200 and "unknown column &#39;colour&#39;" in html
+    assert response.status_code == 200 and "required column for &#39;email&#39; is missing" in html
     assert 'name="ignore" value="colour"' in html
     assert client.post(f"/admin/imports/{imp.id}/check", data=form).status_code == 400
-    response = client.post(f"/admin/imports/{imp.id}/check", data={**form, "ignore": "colour"}, headers=HX)
-    assert "unknown column" not in panel(client, imp.id)
+    del form["req-email"]
+    client.post(f"/admin/imports/{imp.id}/check", data=form, headers=HX)
+    assert "required column" not in panel(client, imp.id)
 
 
 def test_the_same_file_again_needs_the_explicit_confirmation(client, admin, connection):

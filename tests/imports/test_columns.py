@@ -25,8 +25,10 @@ def test_the_shipped_mapping_declares_key_types_and_required_columns():
     section = shipped()["csv"]
     assert validate(shipped()) == []
     assert section["key"] == "row_key"
-    assert section["columns"]["email"] == {"column": "email", "type": "email", "required": True}
+    assert section["columns"]["email"] == {"column": "email", "type": "email", "required": False}
     assert "qualified" in section["columns"]["stage"]["values"]
+    # Only the natural key is required by default: any export with a key column can be read.
+    assert not any(spec.get("required") for spec in section["columns"].values())
 
 
 @pytest.mark.parametrize("section, problem", [
@@ -79,14 +81,43 @@ def test_targets_come_from_the_row_rule_when_there_is_no_csv_section():
     ({"type": "email"}, "dana@example.com", "dana@example.com"),
     ({"type": "enum", "values": ["Won", "Lost"]}, "won", "Won"),
     ({"type": "text"}, "=cmd", "=cmd"),
+    ({"type": "number"}, "$1,200.50", "1200.50"),
+    ({"type": "number"}, "1.234,56 €", "1234.56"),
+    ({"type": "date"}, "11/01/2026", "2026-11-01"),  # month first unless the section says day first
 ])
 def test_coerce_accepts_and_canonicalises(spec, text, value):
     assert csv_columns.coerce(spec, text) == value
 
 
+@pytest.mark.parametrize("section, spec, text, value", [
+    ({"day_first": True}, {"type": "date"}, "01/11/2026", "2026-11-01"),
+    ({"day_first": True}, {"type": "datetime"}, "01/11/2026 09:30", "2026-11-01T09:30:00"),
+    ({"decimal": ","}, {"type": "number"}, "1.200", "1200"),
+    ({"decimal": "."}, {"type": "number"}, "1.200", "1.200"),
+])
+def test_the_section_says_how_dates_and_numbers_are_written(section, spec, text, value):
+    assert csv_columns.coerce(spec, text, section) == value
+
+
+@pytest.mark.parametrize("section, problem", [
+    ({"key": "id", "day_first": "yes"}, "csv.day_first: must be true"),
+    ({"key": "id", "decimal": ";"}, "csv.decimal: must be"),
+])
+def test_bad_date_and_number_settings_are_named(section, problem):
+    assert any(p.startswith(problem) for p in csv_columns.section_problems(section))
+
+
+def test_columns_no_target_uses_are_kept_under_field_names():
+    section = {"key": "id", "columns": {"email": {"column": "Mail"}, "source": {"column": None}}, "ignore": ["Notes"]}
+    headers = ["id", "Mail", "Lead Source", "created_at", "Notes", "2nd phone", "source"]
+    assert csv_columns.kept_columns(headers, section) == [
+        ("Lead Source", "lead_source"), ("created_at", "created_at"), ("2nd phone", "f_2nd_phone"),
+        ("source", "source_2")]  # 'source' is a target's name: the column's field must not overwrite it
+
+
 @pytest.mark.parametrize("spec, text", [
-    ({"type": "number"}, "12abc"), ({"type": "number"}, "NaN"), ({"type": "number"}, "1,200"),
-    ({"type": "date"}, "01/11/2026"), ({"type": "date"}, "2026-13-01"), ({"type": "datetime"}, "yesterday"),
+    ({"type": "number"}, "12abc"), ({"type": "number"}, "NaN"), ({"type": "number"}, "1,20,0"),
+    ({"type": "date"}, "13/11/2026"), ({"type": "date"}, "2026-13-01"), ({"type": "datetime"}, "yesterday"),
     ({"type": "email"}, "dana@"), ({"type": "email"}, "a b@example.com"),
     ({"type": "enum", "values": ["won"]}, "maybe"),
 ])

@@ -117,37 +117,55 @@ def test_wrong_types_are_row_errors_with_line_column_value_and_message(app, conn
             + "L-2,not-an-email,B,new,1,2026-11-01\n"
             + "L-3,c@example.com,C,sleeping,1,2026-11-01\n"
             + "L-4,d@example.com,D,new,12abc,2026-11-01\n"
-            + "L-5,e@example.com,E,new,1,01/11/2026\n"
+            + "L-5,e@example.com,E,new,1,31/11/2026\n"
             + ",f@example.com,F,new,1,2026-11-01\n"
             + "L-7,,G,new,1,2026-11-01\n").encode()
-    imp = check(upload(connection, data))
+    imp = upload(connection, data)
+    section = csv_import.proposed_section(imp)
+    section["columns"]["email"]["required"] = True  # the admin may say a target is required
+    imp = check(imp, section)
     assert (imp.counts["created"], imp.counts["failed"]) == (1, 6)
     errors = [(e["line"], e["column"], e["value"], e["message"].split(" (")[0]) for e in imp.row_errors]
     assert errors == [
         (3, "email", "not-an-email", "not an email address"),
         (4, "stage", "sleeping", "not one of the allowed values"),
         (5, "value", "12abc", "not a number"),
-        (6, "created", "01/11/2026", "not a date"),
+        (6, "created", "31/11/2026", "not a real date"),
         (7, "row_key", "", "the key must be 1-255 characters"),
         (8, "email", "", "a value is required"),
     ]
 
 
-def test_unknown_columns_stop_the_check_until_mapped_or_ignored(app, connection):
-    data = (HEADER.strip() + ",favourite_colour\n" + leads(2).replace("\n", ",blue\n")).encode()
-    imp = upload(connection, data)
-    section = csv_import.proposed_section(imp)
-    with pytest.raises(csv_import.DomainError, match="unknown column 'favourite_colour': map to a target or mark"):
-        csv_import.start_check(imp, section)
-    db.session.rollback()
-    imp = check(db.session.get(CsvImport, imp.id), {**section, "ignore": ["favourite_colour"]})
+def test_unknown_columns_are_kept_as_fields_unless_ignored(app, connection):
+    from tests.imports.conftest import do_import
+
+    data = (HEADER.strip() + ",Favourite Colour\n" + leads(2).replace("\n", ",blue\n")).encode()
+    imp = do_import(check(upload(connection, data)))
     assert imp.counts["created"] == 2
+    record = db.session.scalar(db.select(NormalizedEvent).where(NormalizedEvent.external_id == "L-1"))
+    assert record.fields["favourite_colour"] == "blue" and record.fields["email"] == "lead1@example.com"
+
+    data = (HEADER.strip() + ",Favourite Colour\n" + leads(1, start=3).replace("\n", ",red\n")).encode()
+    imp = upload(connection, data)
+    imp = do_import(check(imp, {**csv_import.proposed_section(imp), "ignore": ["Favourite Colour"]}))
+    record = db.session.scalar(db.select(NormalizedEvent).where(NormalizedEvent.external_id == "L-3"))
+    assert "favourite_colour" not in record.fields
+
+
+def test_only_the_key_column_is_required_by_default(app, connection):
+    imp = check(upload(connection, b"row_key,name\nL-1,A\n"))
+    assert imp.status == "dry_run" and imp.counts["created"] == 1
+    imp = upload(connection, b"name,stage\nA,new\n")
+    with pytest.raises(csv_import.DomainError, match="choose the column that holds each row's key"):
+        csv_import.start_check(imp, csv_import.proposed_section(imp))
 
 
 def test_a_missing_required_column_stops_the_check(app, connection):
     imp = upload(connection, b"row_key,name,stage\nL-1,A,new\n")
+    section = csv_import.proposed_section(imp)
+    section["columns"]["email"]["required"] = True
     with pytest.raises(csv_import.DomainError, match="required column for 'email' is missing"):
-        csv_import.start_check(imp, csv_import.proposed_section(imp))
+        csv_import.start_check(imp, section)
 
 
 def test_the_stored_file_streams_back_in_chunks(app, connection, monkeypatch):

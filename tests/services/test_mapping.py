@@ -565,3 +565,15 @@ def test_github_deliveries_follow_the_current_state():
 def test_csv_pipeline_value_is_open_pipeline_only(stage, value, expected):
     metrics = shipped_metrics("manual_csv_import", "row", lambda p: p["row"].update(stage=stage, value=value))
     assert metrics == {"leads": "1.0000", "pipeline_value": expected}
+
+
+def test_fields_from_adds_the_fields_an_object_holds_without_overriding_named_ones():
+    rule = {"object_type": "lead", "external_id": "id", "fields": {"name": "name"}, "fields_from": "extra"}
+    record = apply(rule, {"id": "1", "name": "Dana", "extra": {"name": "other", "lead_source": "web",
+                                                               "Bad Name": "x", "score": 3}})
+    assert record.fields == {"name": "Dana", "lead_source": "web", "score": 3}
+    assert apply(rule, {"id": "1", "name": "Dana"}).fields == {"name": "Dana"}
+    with pytest.raises(MappingError, match="fields_from: must find an object, got str"):
+        apply(rule, {"id": "1", "extra": "x"})
+    assert validate({"version": 1, "events": {"x": {**rule, "fields_from": "bad[["}}})[0].startswith(
+        "events.x.fields_from: invalid JMESPath")

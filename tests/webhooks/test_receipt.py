@@ -239,12 +239,20 @@ def test_a_per_connection_rate_limit_answers_429_with_retry_after(client, app):
     assert post(client, connection, body, headers).status_code == 401
 
 
-@pytest.mark.parametrize("provider_key", ["manual_csv_import", "generic_http_sync"])
-def test_connections_without_webhooks_take_no_deliveries(client, app, provider_key):
-    connection, _ = make_connection(provider_key)
+def test_pull_sync_connections_take_no_deliveries(client, app):
+    connection, _ = make_connection("generic_http_sync")
     response = client.post(connection.ingest_path, data=b'{"type": "row", "row_key": "x"}',
                            headers={"Content-Type": "application/json"})
     assert response.status_code == 404
+    assert events_of(connection) == []
+
+
+def test_csv_connections_take_only_signed_deliveries(client, app):
+    """They take files and completion events by webhook (tests/imports/test_delivery.py), signed."""
+    connection, _ = make_connection("manual_csv_import")
+    response = client.post(connection.ingest_path, data=b'{"type": "row", "row_key": "x"}',
+                           headers={"Content-Type": "application/json"})
+    assert response.status_code == 401
     assert events_of(connection) == []
 
 

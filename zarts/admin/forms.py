@@ -76,6 +76,8 @@ class ConnectionForm(FlaskForm):
     portal_visible = BooleanField("Visible on the client's portal", default=True)
     auto_publish_notes = BooleanField("Publish the notes zarts writes for the client without my review",
                                       default=False)
+    client_upload = BooleanField("The client may upload their own files in the portal (CSV connections)",
+                                 default=False)
     thresholds = FormField(HealthThresholdsForm, label="Health thresholds")
 
     def settings(self):
@@ -89,6 +91,7 @@ class ConnectionForm(FlaskForm):
             "raw_retention_days": self.raw_retention_days.data,
             "portal_visible": bool(self.portal_visible.data),
             "auto_publish_notes": bool(self.auto_publish_notes.data),
+            "client_upload": bool(self.client_upload.data),
             "health_thresholds": {k: v for k, v in self.thresholds.data.items() if v is not None},
         }
 

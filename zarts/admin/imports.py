@@ -10,7 +10,7 @@ from ..extensions import csrf, db, htmx
 from ..models import CsvImport
 from ..services import DomainError
 from ..services.imports import csv_import, csv_parse
-from ..services.mapping import csv_columns
+from ..services.mapping import csv_columns, csv_values
 from ..services.mapping.versions import effective_mapping
 from .blueprint import bp
 
@@ -107,7 +107,9 @@ def _section_from_form(imp, form):
         if kind == "enum":
             spec["values"] = [v.strip() for v in form.get(f"values-{target}", "").split(",") if v.strip()]
         columns[target] = spec
-    return {"key": form.get("key") or None, "columns": columns, "ignore": form.getlist("ignore")}
+    decimal = form.get("decimal", "auto")
+    return {"key": form.get("key") or None, "columns": columns, "ignore": form.getlist("ignore"),
+            "day_first": form.get("day_first") == "1", "decimal": decimal if decimal in csv_values.DECIMALS else "auto"}
 
 
 @bp.route("/imports/<int:import_id>/check", methods=["POST"])

@@ -56,6 +56,8 @@ class Connection(db.Model):
     portal_visible: Mapped[bool] = mapped_column(default=True)
     # Notes zarts writes for the client (a CSV import's summary) go out without the owner's review.
     auto_publish_notes: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    # CSV connections: the client's users may upload their own files in the portal.
+    client_upload: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
 
     # Fernet tokens; the previous secret stays valid until previous_secret_expires_at.
     secret_encrypted: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,7 +1,8 @@
 """Manual CSV imports: one row per uploaded file, its bytes kept in the database in chunks."""
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -13,6 +14,8 @@ from .types import Json, LongBlob, UTCDateTime, utcnow
 # importing -> done; failed when the file turns out unreadable or the job breaks.
 IMPORT_STATUSES = ("uploaded", "checking", "dry_run", "importing", "done", "failed")
 RUNNING_STATUSES = ("checking", "importing")
+# How the file came in: an admin's upload, the CLI, a signed webhook delivery, a client's upload in the portal.
+IMPORT_SOURCES = ("admin", "cli", "webhook", "portal")
 
 
 class CsvImport(db.Model):
@@ -22,11 +25,17 @@ class CsvImport(db.Model):
     __table_args__ = (
         Index("ix_csv_imports_connection_sha256", "connection_id", "sha256"),
         Index("ix_csv_imports_connection_created", "connection_id", "created_at", "id"),
+        # A webhook delivery's id, so a redelivery finds the file it already brought.
+        UniqueConstraint("connection_id", "delivery_id", name="uq_csv_imports_connection_delivery"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id"))
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the CLI
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the CLI or a webhook
+    source: Mapped[str] = mapped_column(String(16), default="admin", server_default="admin")
+    delivery_id: Mapped[str | None] = mapped_column(String(200))
+    # Import right after a clean-enough dry run, with nobody to confirm (webhook deliveries).
+    auto_import: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     filename: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)

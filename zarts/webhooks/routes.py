@@ -3,6 +3,7 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
+from ..services.imports import csv_delivery
 from ..services.ingest import outbox, receipt
 
 bp = Blueprint("webhooks", __name__)
@@ -14,10 +15,14 @@ RETRY_AFTER_SECONDS = "30"
 def webhook_receive(provider_key, connection_key):
     """Verify, dedupe and store one delivery; 202 accepted, 200 duplicate, 4xx with a reason."""
     try:
-        result = receipt.receive(
-            provider_key, connection_key, request.headers, request.stream.read,
-            request.content_type or "", request.content_length,
-        )
+        if csv_delivery.is_csv(request.content_type):
+            result = csv_delivery.receive(provider_key, connection_key, request.headers, request.stream,
+                                          request.content_length)
+        else:
+            result = receipt.receive(
+                provider_key, connection_key, request.headers, request.stream.read,
+                request.content_type or "", request.content_length,
+            )
 
     except receipt.Rejection as rejection:
         return _reject(rejection)
@@ -27,7 +32,7 @@ def webhook_receive(provider_key, connection_key):
         response = jsonify({"error": "temporarily unable to store the event; retry later"})
         response.status_code, response.headers["Retry-After"] = 503, RETRY_AFTER_SECONDS
         return response
-    if result.status == 202:
+    if result.status == 202 and result.event_id is not None:
         outbox.notify(result.event_id)
     return jsonify(result.body), result.status
 

@@ -139,3 +139,21 @@ def _open_task(imp, connection, counts, now):
                 f"Download the row errors from the import page (/admin/imports/{imp.id}), fix them and upload "
                 "the corrected rows."),
     ))
+
+
+def hold_delivered(imp, reason):
+    """A delivered file the saved column mapping cannot read waits (uploaded, with the reason) for the
+    owner to map its columns; a task says so."""
+    connection, now = imp.connection, utcnow()
+    imp.status_reason = reason[:2000]
+    open_key = f"csv_import:{imp.id}"
+    if db.session.scalar(select(AdminTask.id).where(AdminTask.open_key == open_key)) is None:
+        db.session.add(AdminTask(
+            connection_id=connection.id, assignee_id=connection.owner_id, kind="csv_import", open_key=open_key,
+            status="open", created_at=now,
+            title=f"CSV file delivered to {connection.name} could not be imported"[:255],
+            detail=(f"{imp.filename} (import #{imp.id}) arrived by webhook, but the saved column mapping cannot "
+                    f"read it: {reason[:1000]}. Fix the mapping on the import page (/admin/imports/{imp.id}) "
+                    "and check the file (dry run), then import it."),
+        ))
+    db.session.commit()

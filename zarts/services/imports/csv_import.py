@@ -17,7 +17,7 @@ from .. import DomainError, audit
 from ..ingest import masking
 from ..mapping import csv_columns
 from ..mapping.versions import effective_mapping, save_mapping
-from . import csv_parse, csv_run
+from . import csv_complete, csv_parse, csv_run
 from .csv_rows import COUNT_KEYS, ROW_ERROR_LIMIT
 
 # The dry run speaks of what would happen.
@@ -46,11 +46,17 @@ def get_connection(connection_id):
     return connection
 
 
-def upload(connection_id, filename, stream, actor=None):
-    """Store an uploaded file and read its header; FileProblem (nothing stored) when it is not usable CSV."""
+def upload(connection_id, filename, stream, actor=None, source=None, delivery_id=None):
+    """Store an uploaded file and read its header; FileProblem (nothing stored) when it is not usable CSV.
+
+    source: how it came in (models.IMPORT_SOURCES); by default "admin" with an actor, "cli" without.
+    A webhook delivery (delivery_id) is imported right after its dry run, as nobody confirms it.
+    """
     connection = get_connection(connection_id)
     filename = (filename or "upload.csv").replace("\\", "/").rsplit("/", 1)[-1].strip()[:255] or "upload.csv"
     imp = CsvImport(connection_id=connection.id, actor_id=getattr(actor, "id", None), filename=filename,
+                    source=source or ("admin" if actor is not None else "cli"), delivery_id=delivery_id,
+                    auto_import=delivery_id is not None,
                     sha256="", size=0, encoding="utf-8", delimiter=",", created_at=utcnow())
     try:
         db.session.add(imp)
@@ -60,7 +66,8 @@ def upload(connection_id, filename, stream, actor=None):
         imp.delimiter = csv_parse.detect_delimiter(imp.id, imp.encoding)
         imp.headers = csv_parse.read_header(imp.id, imp.encoding, imp.delimiter)
         audit.record(actor, "csv_import.upload", "csv_import", imp.id, "", None,
-                     {"connection_id": connection.id, "filename": filename, "sha256": imp.sha256, "size": imp.size})
+                     {"connection_id": connection.id, "filename": filename, "sha256": imp.sha256, "size": imp.size,
+                      "source": imp.source})
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -86,12 +93,7 @@ def recent_imports(connection_id=None, before_id=None, limit=50):
     return list(db.session.scalars(query))
 
 
-def earlier_import(imp):
-    """An earlier import of the same file (SHA-256) into the same connection that was imported, or None."""
-    return db.session.scalar(
-        select(CsvImport).where(CsvImport.connection_id == imp.connection_id, CsvImport.sha256 == imp.sha256,
-                                CsvImport.id != imp.id, CsvImport.status.in_(("importing", "done")))
-        .order_by(CsvImport.id.desc()).limit(1))
+earlier_import = csv_run.earlier_import
 
 
 def proposed_section(imp):
@@ -103,10 +105,13 @@ def proposed_section(imp):
 
 def section_problems(imp, section):
     """Problems with using this section for this file ([] when it can be checked)."""
+    if not section.get("key"):
+        names = ", ".join(csv_columns.KEY_NAMES)
+        return [f"choose the column that holds each row's key (its natural key): no column is called {names}"]
     return csv_columns.section_problems(section) or csv_columns.file_problems(imp.headers, section)
 
 
-def start_check(imp, section, actor=None, save=True, inline=False):
+def start_check(imp, section, actor=None, save=True, inline=False, progress=None):
     """Check the file with this column mapping (the dry run, as a job); save the mapping for next time."""
     if imp.status not in ("uploaded", "dry_run"):
         raise DomainError(f"import {imp.id} is {imp.status}; it cannot be checked again")
@@ -117,16 +122,19 @@ def start_check(imp, section, actor=None, save=True, inline=False):
         save_mapping(imp.connection, {**current, "csv": section}, actor,
                      reason=f"CSV column mapping saved with import #{imp.id} ({imp.filename})")
     imp.columns, imp.status, imp.status_reason = section, "checking", None
+    if actor is not None:  # someone is looking after it now: they confirm the import themselves
+        imp.auto_import = False
     imp.counts, imp.row_errors, imp.error_count, imp.done_rows, imp.done_bytes = {}, [], 0, 0, 0
     imp.started_at, imp.checked_at = utcnow(), None
     db.session.commit()
-    _hand_over(imp.id, inline)
+    _hand_over(imp.id, inline, progress)
 
 
-def confirm(imp, actor=None, force=False, inline=False):
+def confirm(imp, actor=None, force=False, inline=False, progress=None):
     """Start importing a dry-run-checked file; an already imported file needs force."""
     if imp.status != "dry_run":
         raise DomainError(f"import {imp.id} is {imp.status}; only a checked file (dry run) can be imported")
+    csv_run.lock_connection(imp.connection_id)
     earlier = earlier_import(imp)
     if earlier is not None and not force:
         raise DomainError(f"this file was already imported on {_day(earlier)} (import #{earlier.id}); "
@@ -136,7 +144,7 @@ def confirm(imp, actor=None, force=False, inline=False):
     audit.record(actor, "csv_import.confirm", "csv_import", imp.id, "", {"status": "dry_run"},
                  {"status": "importing", "forced": imp.forced, "counts": imp.counts})
     db.session.commit()
-    _hand_over(imp.id, inline)
+    _hand_over(imp.id, inline, progress)
 
 
 def resume(imp, actor=None):
@@ -150,10 +158,10 @@ def resume(imp, actor=None):
     _hand_over(imp.id, False)
 
 
-def _hand_over(import_id, inline):
+def _hand_over(import_id, inline, progress=None):
     """Run the waiting pass here (the CLI waits for its answer) or as a job."""
     if inline:
-        csv_run.run(import_id)
+        csv_run.run(import_id, progress)
     else:
         if not dispatch.submit("run_csv_import", import_id):
             db.session.execute(update(CsvImport.__table__).where(CsvImport.__table__.c.id == import_id).values(
@@ -161,12 +169,18 @@ def _hand_over(import_id, inline):
             db.session.commit()
 
 
-def script(imp, dry_run=False, force=False, ignore_unknown=False):
-    """The CLI's whole run over an uploaded file: saved column mapping, dry run, then (unless dry_run) import."""
-    section = proposed_section(imp)
+def script(imp, dry_run=False, force=False, ignore_unknown=False, columns=None, key=None, progress=None):
+    """The CLI's whole run over an uploaded file: saved column mapping, dry run, then (unless dry_run) import.
+
+    columns {target: column} and key override the saved column mapping; an import (not a dry run)
+    with them saves the mapping for next time, as the upload page does.
+    """
+    try:
+        section = with_choices(imp, proposed_section(imp), columns or {}, key)
+    except DomainError as exc:
+        _refuse(imp, str(exc))
     if ignore_unknown:
-        used = {section.get("key"), *(s.get("column") for s in section["columns"].values())}
-        section["ignore"] = [h for h in imp.headers if h not in used]
+        section["ignore"] = [h for h, _ in csv_columns.kept_columns(imp.headers, section)] + section["ignore"]
     earlier = earlier_import(imp)
     problems = section_problems(imp, section)
     if not problems and earlier is not None and not (force or dry_run):
@@ -174,14 +188,42 @@ def script(imp, dry_run=False, force=False, ignore_unknown=False):
                     "pass --force to import it again"]
     if problems:
         _refuse(imp, "; ".join(problems))
-    start_check(imp, section, save=False, inline=True)
+    start_check(imp, section, save=bool(columns or key) and not dry_run, inline=True, progress=progress)
     db.session.refresh(imp)
     if imp.status == "dry_run" and not dry_run:
-        confirm(imp, force=force, inline=True)
+        confirm(imp, force=force, inline=True, progress=progress)
         db.session.refresh(imp)
     if imp.status not in ("dry_run", "done"):
         raise DomainError(f"import {imp.id}: {imp.status_reason or imp.status}")
     return imp
+
+
+def with_choices(imp, section, columns, key=None):
+    """The section with these {target: column} choices and this key column; DomainError naming what is unknown."""
+    section = {**section, "columns": {t: dict(s) for t, s in section["columns"].items()}}
+    headers = ", ".join(f"'{h}'" for h in imp.headers[:30])
+    for target, column in columns.items():
+        if target not in section["columns"]:
+            known = ", ".join(sorted(section["columns"])) or "none"
+            raise DomainError(f"unknown target '{target}' (this mapping's targets: {known})")
+        if column not in imp.headers:
+            raise DomainError(f"column '{column}' (for '{target}') is not in the file; its columns: {headers}")
+        section["columns"][target]["column"] = column
+    if key is not None:
+        if key not in imp.headers:
+            raise DomainError(f"key column '{key}' is not in the file; its columns: {headers}")
+        section["key"] = key
+    return section
+
+
+def start_delivered(imp):
+    """Check and import a file a webhook delivered, with the saved column mapping; a file the mapping
+    cannot read waits for its owner, with a task."""
+    section = proposed_section(imp)
+    if problems := section_problems(imp, section):
+        csv_complete.hold_delivered(imp, "; ".join(problems))
+        return
+    start_check(imp, section, save=False)
 
 
 def _refuse(imp, reason):

@@ -74,6 +74,7 @@ def scan(imp, tally):
     index = {h: i for i, h in enumerate(headers)}
     key_at = index[section["key"]]
     wanted = [(t, index.get(s.get("column")), s) for t, s in section["columns"].items()]
+    kept = [(index[header], name) for header, name in csv_columns.kept_columns(headers, section)]
     reader, records = csv_parse.data_records(imp.id, imp.encoding, imp.delimiter)
 
     def batches():
@@ -81,7 +82,7 @@ def scan(imp, tally):
         for line, cells in records:
             tally.rows += 1
             pending += 1
-            row = _row(line, cells, headers, key_at, wanted, rule, tally)
+            row = _row(line, cells, headers, key_at, wanted, kept, section, rule, tally)
             if row is None:
                 tally.invalid += 1
             elif not seen.add(row.record.external_id if row.record else row.payload["row_key"]):
@@ -99,8 +100,12 @@ def scan(imp, tally):
     return reader, batches()
 
 
-def _row(line, cells, headers, key_at, wanted, rule, tally):
-    """A valid row's payload (and mapped record), or None after tallying its errors."""
+def _row(line, cells, headers, key_at, wanted, kept, section, rule, tally):
+    """A valid row's payload (and mapped record), or None after tallying its errors.
+
+    The payload is what a row event carries: its key, the targets' typed values under "row", and the
+    columns kept as they are (text) under "extra".
+    """
     if isinstance(cells, csv_parse.BadRecord):
         tally.error(line, "", "", cells.message)
         return None
@@ -120,12 +125,14 @@ def _row(line, cells, headers, key_at, wanted, rule, tally):
                 tally.error(line, spec.get("column") or target, "", "a value is required")
             continue
         try:
-            values[target] = csv_columns.coerce(spec, text)
+            values[target] = csv_columns.coerce(spec, text, section)
         except ValueError as exc:
             tally.error(line, spec.get("column"), text, str(exc))
     if tally.error_count > errors:
         return None
     payload = {"type": "row", "row_key": key, "row": values}
+    if kept:
+        payload["extra"] = {name: cells[at].strip() or None for at, name in kept}
     try:
         record = rules.apply(rule, payload) if rule is not None else None
     except rules.MappingError as exc:

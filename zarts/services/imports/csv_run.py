@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import insert, or_, select, tuple_, update
 
 from ...extensions import db
-from ...models import CsvImport, NormalizedEvent, RawEvent, WebhookEvent, utcnow
+from ...models import Connection, CsvImport, NormalizedEvent, RawEvent, WebhookEvent, utcnow
 from ...models.imports import RUNNING_STATUSES
 from ...providers import definition
 from ..ingest import receipt, summaries
@@ -33,14 +33,17 @@ class LostClaim(Exception):
     """Another job took the import over (our lease expired): stop without writing more."""
 
 
-def run(import_id):
-    """Run the pass the import is waiting for (dry run or import); a no-op when another job holds it."""
+def run(import_id, progress=None):
+    """Run the pass the import is waiting for (dry run or import); a no-op when another job holds it.
+
+    progress(stage, rows, bytes_read, size), when given, is called after each batch (the CLI prints it).
+    """
     token = _claim(import_id)
     if token is None:
         return {"import_id": import_id, "ran": False}
     imp = db.session.get(CsvImport, import_id)
     try:
-        (_dry_run if imp.status == "checking" else _import)(imp, token)
+        (_dry_run if imp.status == "checking" else _import)(imp, token, progress or _quiet)
     except LostClaim:
         db.session.rollback()
     except csv_parse.FileProblem as exc:
@@ -99,15 +102,44 @@ def _counts(tally):
     return counts
 
 
-def _dry_run(imp, token):
+def _quiet(stage, rows, bytes_read, size):
+    pass
+
+
+def earlier_import(imp):
+    """An earlier import of the same file (SHA-256) into the same connection that was imported, or None."""
+    return db.session.scalar(
+        select(CsvImport).where(CsvImport.connection_id == imp.connection_id, CsvImport.sha256 == imp.sha256,
+                                CsvImport.id != imp.id, CsvImport.status.in_(("importing", "done")))
+        .order_by(CsvImport.id.desc()).limit(1))
+
+
+def lock_connection(connection_id):
+    """Hold the connection's row until commit, so two imports of one file cannot both start."""
+    db.session.execute(select(Connection.id).where(Connection.id == connection_id).with_for_update())
+
+
+def _dry_run(imp, token, progress):
     tally = Tally()
     reader, batches = scan(imp, tally)
-    connection_id, import_id = imp.connection_id, imp.id
+    connection_id, import_id, size = imp.connection_id, imp.id, imp.size
     for batch in batches:
         _classify(connection_id, batch, tally)
         _save(import_id, token, **_progress(tally, reader))
-    _save(import_id, token, **_progress(tally, reader), status="dry_run", total_rows=tally.rows,
-          checked_at=utcnow(), claim_token=None, lease_expires_at=None)
+        progress("checking", tally.rows, reader.bytes_read, size)
+    done = {**_progress(tally, reader), "total_rows": tally.rows, "checked_at": utcnow()}
+    if not imp.auto_import:
+        _save(import_id, token, **done, status="dry_run", claim_token=None, lease_expires_at=None)
+        return
+    # Nobody confirms a delivered file: import it now, unless the same file was imported meanwhile.
+    lock_connection(connection_id)
+    if (earlier := earlier_import(imp)) is not None:
+        _save(import_id, token, **done, status="failed", finished_at=utcnow(), claim_token=None,
+              lease_expires_at=None, status_reason=f"the same file was already imported (import #{earlier.id})")
+        return
+    _save(import_id, token, **{**done, "status": "importing", "started_at": utcnow(), "done_rows": 0, "done_bytes": 0})
+    db.session.refresh(imp)
+    _import(imp, token, progress)
 
 
 def _classify(connection_id, batch, tally):
@@ -136,16 +168,17 @@ def _classify(connection_id, batch, tally):
         tally.counts[outcome] += 1
 
 
-def _import(imp, token):
+def _import(imp, token, progress):
     tally = Tally()
     reader, batches = scan(imp, tally)
-    connection_id, import_id = imp.connection_id, imp.id
+    connection_id, import_id, size = imp.connection_id, imp.id, imp.size
     for batch in batches:
         event_ids = _store_rows(connection_id, import_id, batch, receipt.lifecycle_mode(imp.connection.lifecycle))
         for outcome, n in normalize.process(event_ids).items():
             if outcome in PROCESS_OUTCOMES:
                 tally.counts[PROCESS_OUTCOMES[outcome]] += n
         _save(import_id, token, **_progress(tally, reader))
+        progress("importing", tally.rows, reader.bytes_read, size)
     csv_complete.complete(db.session.get(CsvImport, import_id), tally, token)
 
 

@@ -30,6 +30,7 @@ class IngestTarget:
     client_id: int
     provider_key: str
     connection_key: str
+    kind: str  # webhook, or csv (a CSV connection takes signed files and completion events)
     scheme: str
     lifecycle: str
     secret: str | None
@@ -91,7 +92,7 @@ def _load(provider_key, connection_key):
     if row is None:
         return None
     connection, scheme, kind = row
-    if kind != "webhook":  # CSV and pull-sync connections take no deliveries (and have no signature)
+    if kind not in ("webhook", "csv"):  # pull-sync connections take no deliveries (and have no signature)
         return None
     shipped = definition(provider_key) or {}
     return IngestTarget(
@@ -99,6 +100,7 @@ def _load(provider_key, connection_key):
         client_id=connection.client_id,
         provider_key=provider_key,
         connection_key=connection_key,
+        kind=kind,
         scheme=scheme,
         lifecycle=connection.lifecycle,
         rate_limit_per_minute=connection.webhook_rate_limit_per_minute,

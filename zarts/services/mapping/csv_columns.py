@@ -2,15 +2,17 @@
 
 The section is data, saved with the connection's mapping:
 ``{"key": header, "columns": {target: {"column": header, "type": t, "required": b, "values": [...]}},
-"ignore": [header, ...]}``. Targets are the names a row rule reads as ``row.<target>``. No Flask,
-no database: mapping.validate() calls section_problems().
+"ignore": [header, ...], "day_first": b, "decimal": "auto" | "." | ","}``. Targets are the names a
+row rule reads as ``row.<target>``; only the key column is required unless a target says so.
+Columns no target uses and not ignored are kept too, as ``extra.<field name>`` (see extra_fields).
+No Flask, no database: mapping.validate() calls section_problems().
 """
 import re
-from datetime import date, datetime
-from decimal import Decimal, DecimalException
+
+from . import csv_values
 
 TYPES = ("text", "number", "date", "datetime", "email", "enum")
-SECTION_KEYS = ("key", "columns", "ignore")
+SECTION_KEYS = ("key", "columns", "ignore", "day_first", "decimal")
 SPEC_KEYS = ("column", "type", "required", "values")
 TARGET_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 ROW_REFERENCE = re.compile(r"\brow\.([a-z][a-z0-9_]{0,63})\b")
@@ -34,6 +36,10 @@ def section_problems(section):
     ignore = section.get("ignore", [])
     if not isinstance(ignore, list) or not all(_is_header(h) for h in ignore):
         problems.append("csv.ignore: must be a list of column names")
+    if not isinstance(section.get("day_first", False), bool):
+        problems.append("csv.day_first: must be true (05/11/2026 is 5 November) or false (it is May 11)")
+    if section.get("decimal", "auto") not in csv_values.DECIMALS:
+        problems.append("csv.decimal: must be \"auto\", \".\" or \",\" (the decimal separator in numbers)")
     return problems
 
 
@@ -105,7 +111,13 @@ def automatch(headers, active_mapping):
         spec = {**spec, "column": _find(by_name, [spec.get("column"), target])}
         columns[target] = {k: v for k, v in spec.items() if k in SPEC_KEYS}
     ignore = [h for h in section.get("ignore", []) if isinstance(h, str) and h in headers]
-    return {"key": key, "columns": columns, "ignore": ignore}
+    return {"key": key, "columns": columns, "ignore": ignore, **settings(section)}
+
+
+def settings(section):
+    """How the section reads dates and numbers (defaults filled in)."""
+    return {"day_first": section.get("day_first", False) is True,
+            "decimal": section.get("decimal") if section.get("decimal") in csv_values.DECIMALS else "auto"}
 
 
 def _find(by_name, names):
@@ -126,35 +138,47 @@ def file_problems(headers, section):
             problems.append(f"required column for '{target}' is missing from the file")
         elif column is not None and column not in headers:
             problems.append(f"column '{column}' (for '{target}') is not in the file")
-    used = {section.get("key"), *(s.get("column") for s in section["columns"].values()), *section.get("ignore", [])}
-    unknown = [h for h in headers if h not in used]
-    if unknown:
-        names = ", ".join(f"'{h}'" for h in unknown[:10]) + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
-        problems.append(f"unknown column{'s' if len(unknown) > 1 else ''} {names}: map to a target or mark as ignored")
     return problems
 
 
-def coerce(spec, text):
-    """A cell's text as the spec's type (canonical text); ValueError with a message when it does not fit."""
-    kind = spec.get("type", "text")
+def kept_columns(headers, section):
+    """[(header, field name)] of the columns no target uses and not ignored: kept as the record's fields."""
+    used = {section.get("key"), *(s.get("column") for s in section["columns"].values()), *section.get("ignore", [])}
+    taken = {*section["columns"]}
+    kept = []
+    for header in headers:
+        if header in used:
+            continue
+        name = field_name(header, taken)
+        taken.add(name)
+        kept.append((header, name))
+    return kept
+
+
+def field_name(header, taken=()):
+    """A header as a record field name: 'Lead Source' -> 'lead_source', '2nd phone' -> 'f_2nd_phone';
+    a name already taken gets a number ('source_2')."""
+    name = re.sub(r"[^a-z0-9]+", "_", header.casefold()).strip("_")[:60] or "column"
+    name = name if name[0].isalpha() else "f_" + name
+    base, n = name, 1
+    while name in taken:
+        n += 1
+        name = f"{base}_{n}"
+    return name
+
+
+def coerce(spec, text, section=None):
+    """A cell's text as the spec's type (canonical text); ValueError with a message when it does not fit.
+
+    section: the csv section, for how dates (day first or not) and numbers (decimal separator) are written.
+    """
+    kind, how = spec.get("type", "text"), settings(section or {})
     if kind == "number":
-        try:
-            number = Decimal(text.replace(" ", ""))
-        except DecimalException:
-            raise ValueError("not a number (use digits and a '.' decimal point, e.g. 1200.50)") from None
-        if not number.is_finite():
-            raise ValueError("not a finite number")
-        return text.replace(" ", "")
+        return csv_values.parse_number(text, how["decimal"])
     if kind == "date":
-        try:
-            return date.fromisoformat(text).isoformat()
-        except ValueError:
-            raise ValueError("not a date (use YYYY-MM-DD)") from None
+        return csv_values.parse_date(text, how["day_first"])
     if kind == "datetime":
-        try:
-            return datetime.fromisoformat(text).isoformat()
-        except ValueError:
-            raise ValueError("not a date and time (use ISO 8601, e.g. 2026-11-01T09:30:00Z)") from None
+        return csv_values.parse_datetime(text, how["day_first"])
     if kind == "email":
         if len(text) > 254 or not EMAIL.fullmatch(text):
             raise ValueError("not an email address")

@@ -28,13 +28,14 @@ OBJECT_TYPES = ("payment", "refund", "invoice", "subscription", "order", "lead",
                 "csv_import", "customer", "issue", "record")
 PERIODS = ("day", "week", "month", "quarter")
 RULE_KEYS = ("object_type", "external_id", "occurred_at", "version", "status", "status_map",
-             "fields", "metrics")
+             "fields", "fields_from", "metrics")
 METRIC_KEYS = ("name", "value", "scale", "unit", "currency", "period")
 DEFAULT_RULE = "*"  # the event type whose rule maps every event type without one of its own
 FIELD_NAME, METRIC_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}"), re.compile(r"[a-z][a-z0-9_]{0,99}")
 CURRENCY = re.compile(r"[A-Za-z]{3}")
 MAX_EXPRESSION, MAX_ID, MAX_SHORT = 1000, 255, 64  # MAX_SHORT: status and version columns
 MAX_TEXT, MAX_FIELD_JSON = 2000, 10_000  # longer strings are cut; bigger lists/objects refused
+MAX_FIELDS_FROM = 100  # fields a "fields_from" object may add to one record
 METRIC_LIMIT, FOUR_PLACES = Decimal(10) ** 16, Decimal("0.0001")  # Numeric(20, 4)
 
 
@@ -106,7 +107,7 @@ def _rule_problems(rule, path):
         problems.append(f"{path}.object_type: required, one of {', '.join(OBJECT_TYPES)}")
     if "external_id" not in rule:
         problems.append(f"{path}.external_id: required")
-    for key in ("external_id", "occurred_at", "version", "status"):
+    for key in ("external_id", "occurred_at", "version", "status", "fields_from"):
         if key in rule:
             problems += _expression_problems(rule[key], f"{path}.{key}")
     status_map = rule.get("status_map", {})
@@ -205,10 +206,27 @@ def apply(rule, payload):
         occurred_at=_moment(_search(rule, "occurred_at", payload)),
         version=_short(_search(rule, "version", payload), "version"),
         provider_status=provider_status, status=status,
-        fields={name: _field(_search(rule["fields"], name, payload, "fields."), f"fields.{name}")
-                for name in rule.get("fields", {})},
+        fields=_fields(rule, payload),
         metrics=tuple(_metrics(rule.get("metrics", []), payload)),
     )
+
+
+def _fields(rule, payload):
+    """The rule's named fields, then those of its "fields_from" object it does not name (a CSV file's
+    columns the mapping does not use, say); keys that are not valid field names are left out."""
+    fields = {name: _field(_search(rule["fields"], name, payload, "fields."), f"fields.{name}")
+              for name in rule.get("fields", {})}
+    extra = _search(rule, "fields_from", payload)
+    if extra is None:
+        return fields
+    if not isinstance(extra, dict):
+        raise MappingError(f"fields_from: must find an object, got {type(extra).__name__}")
+    added = 0
+    for name, value in extra.items():
+        if name not in fields and FIELD_NAME.fullmatch(name) and added < MAX_FIELDS_FROM:
+            fields[name] = _field(value, f"fields_from.{name}")
+            added += 1
+    return fields
 
 
 def _search(holder, key, payload, prefix=""):

@@ -23,7 +23,7 @@ CHECKLIST_STEPS = (
 )
 AUDITED_FIELDS = ("name", "owner_id", "reason", "lifecycle", "paused_reason", "retry_max_attempts",
                   "retry_base_seconds", "expected_cadence_seconds", "portal_visible", "auto_publish_notes",
-                  "webhook_rate_limit_per_minute", "health_thresholds", "raw_retention_days")
+                  "client_upload", "webhook_rate_limit_per_minute", "health_thresholds", "raw_retention_days")
 LIMITS = {  # key: (lowest, highest, label)
     "retry_max_attempts": (1, 20, "max attempts"),
     "retry_base_seconds": (1, 86400, "retry base seconds"),
@@ -82,7 +82,7 @@ def create_connection(provider_key, client_slug, owner_email, reason, name=None,
     owner = _admin(accounts.get_user(owner_email))
     reason = _reason(reason)
     secret, source, shown = _new_secret(provider.signature_scheme, secret)
-    if provider.kind != "webhook":  # nothing is signed: a secret to copy would only mislead
+    if provider.kind == "sync":  # it holds the source's credential once stored: nothing to copy now
         shown = None
     connection = Connection(
         client=client,
@@ -131,7 +131,7 @@ def clean_settings(values):
             problems.append(f"{label} must be a whole number from {low} to {high}")
         else:
             cleaned[key] = value
-    for flag in ("portal_visible", "auto_publish_notes"):
+    for flag in ("portal_visible", "auto_publish_notes", "client_upload"):
         if flag in values:
             cleaned[flag] = bool(values[flag])
     if "health_thresholds" in values:

@@ -18,7 +18,7 @@ def guide(connection, base_url):
     kind = connection.provider.kind
     return {
         "kind": kind,
-        "ingest_url": base_url.rstrip("/") + connection.ingest_path if kind == "webhook" else None,
+        "ingest_url": base_url.rstrip("/") + connection.ingest_path if kind in ("webhook", "csv") else None,
         "steps": list((shipped.get("guide") or {}).get("steps") or ()),
         "events": events if kind == "webhook" else [],
         "any_type": ANY_TYPE in (mapping.get("events") or {}),
