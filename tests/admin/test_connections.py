@@ -308,3 +308,18 @@ def test_the_thresholds_form_covers_every_health_threshold(app):
     from zarts.services.health.rules import LIMITS
 
     assert set(HealthThresholdsForm()._fields) == set(LIMITS)
+
+
+def test_client_uploads_are_turned_on_per_csv_connection_and_audited(app, client, admin):
+    connection, _ = make_connection("manual_csv_import", owner=admin)
+    assert 'name="client_upload"' in client.get(f"/admin/connections/{connection.id}/edit").get_data(as_text=True)
+    stripe, _ = make_connection("stripe", owner=admin)
+    assert 'name="client_upload"' not in client.get(f"/admin/connections/{stripe.id}/edit").get_data(as_text=True)
+    form = {"name": connection.name, "owner_id": admin.id, "reason": connection.reason, "retry_max_attempts": "5",
+            "retry_base_seconds": "120", "expected_cadence_minutes": "", "portal_visible": "y", "client_upload": "y"}
+    assert client.post(f"/admin/connections/{connection.id}/edit", data=form).status_code == 302
+    assert reload(connection.id).client_upload is True
+    [row] = audit_rows("connection.update", connection.id)
+    assert row.before["client_upload"] is False and row.after["client_upload"] is True
+    detail = client.get(f"/admin/connections/{connection.id}").get_data(as_text=True)
+    assert "the client may upload their own files" in detail and connection.ingest_path in detail

@@ -32,7 +32,9 @@ def owned(app, client):
     assert deliver(client, stripe, secret, payload=broken).status_code == 202  # dead-lettered: opens a task
     event_id = deliver(client, stripe, secret, payload=charge(100, "ch_event")).get_json()["event_id"]
     csv, _ = make_connection("manual_csv_import", client=customer, owner=admin)
-    upload = csv_import.upload(csv.id, "leads.csv", io.BytesIO(b"row_key,name,value\nL-1,Lead,10\n"))
+    uploader = make_user("client", client=customer)  # a client's own upload: the portal shows it to them
+    upload = csv_import.upload(csv.id, f"{OWNER_ONLY}.csv", io.BytesIO(b"row_key,name,value\nL-1,Lead,10\n"),
+                               actor=uploader, source="portal")
     filters, errors = explorer.parse_filters(MultiDict({"connection": str(stripe.id)}))
     assert not errors
     _rows, cursor = explorer.page(filters, None, 1)

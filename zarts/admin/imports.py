@@ -2,10 +2,8 @@
 from flask import Response, abort, current_app, redirect, render_template, request, stream_with_context, url_for
 from flask_htmx import make_response as htmx_response
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError, validate_csrf
-from werkzeug.exceptions import RequestEntityTooLarge
-from wtforms.validators import ValidationError
 
+from .. import uploads
 from ..extensions import csrf, db, htmx
 from ..models import CsvImport
 from ..services import DomainError
@@ -13,8 +11,6 @@ from ..services.imports import csv_import, csv_parse
 from ..services.mapping import csv_columns, csv_values
 from ..services.mapping.versions import effective_mapping
 from .blueprint import bp
-
-FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the small fields around the file
 
 
 def import_or_404(import_id):
@@ -37,29 +33,21 @@ def imports():
     return _list_page()
 
 
-@csrf.exempt  # checked below, after the size limit is set: the global check would read the whole body first
+@csrf.exempt  # uploads.read_upload checks it after setting the size limit (webhooks keep theirs)
 @bp.route("/imports", methods=["POST"])
 def import_upload():
-    """Store an uploaded file (size limit per route, so webhooks keep theirs) and go to its column mapping."""
-    limit = current_app.config["CSV_MAX_BYTES"]
-    request.max_content_length = limit + FORM_OVERHEAD
+    """Store an uploaded file and go to its column mapping."""
+    connection_id = None  # the form cannot be read before the size limit is set
     try:
-        form, upload = request.form, request.files.get("file")
-    except RequestEntityTooLarge:
-        return _list_page(f"The file is larger than {limit / 1048576:,.0f} MB, the upload limit.", _status(413))
-    try:
-        if current_app.config.get("WTF_CSRF_ENABLED", True):
-            validate_csrf(form.get("csrf_token"))
-    except ValidationError as exc:
-        raise CSRFError(exc.args[0]) from None
-    connection_id = form.get("connection_id", type=int)
-    if upload is None or not upload.filename:
-        return _list_page("Choose a CSV file to upload.", _status(400), connection_id)
-    try:
+        form, upload = uploads.read_upload()
+        connection_id = form.get("connection_id", type=int)
         imp = csv_import.upload(connection_id, upload.filename, upload.stream, current_user)
+    except uploads.UploadRefused as exc:
+        return _list_page(exc.message, _status(exc.status), connection_id)
     except DomainError as exc:
         return _list_page(str(exc), _status(413 if isinstance(exc, csv_parse.FileTooLarge) else 400), connection_id)
-    return redirect(url_for("admin.import_detail", import_id=imp.id))
+    target = url_for("admin.import_detail", import_id=imp.id)
+    return htmx_response(redirect=target) if htmx else redirect(target)
 
 
 def _status(code):

@@ -9,6 +9,7 @@ import io
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 
 from ... import dispatch
 from ...extensions import db
@@ -85,7 +86,8 @@ def get_import(import_id):
 
 def recent_imports(connection_id=None, before_id=None, limit=50):
     """Newest imports first (keyset by id), optionally for one connection."""
-    query = select(CsvImport).order_by(CsvImport.id.desc()).limit(limit)
+    query = select(CsvImport).options(selectinload(CsvImport.actor), selectinload(CsvImport.connection).joinedload(
+        Connection.client)).order_by(CsvImport.id.desc()).limit(limit)
     if connection_id:
         query = query.where(CsvImport.connection_id == connection_id)
     if before_id:

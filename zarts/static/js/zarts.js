@@ -53,3 +53,15 @@ document.addEventListener("click", function (evt) {
     window.print();
   }
 });
+
+// Upload progress: a form with a <progress data-upload-progress> shows how much of its file has been sent.
+document.addEventListener("htmx:xhr:progress", function (evt) {
+  var bar = evt.target.querySelector && evt.target.querySelector("[data-upload-progress]");
+  if (!bar || !evt.detail.lengthComputable || !evt.detail.total) {
+    return;
+  }
+  var percent = Math.round(evt.detail.loaded * 100 / evt.detail.total);
+  bar.hidden = false;
+  bar.value = percent;
+  bar.textContent = percent + "%";
+});
