@@ -15,9 +15,10 @@ def _own(import_id):
 
 
 def _list(error=None, status=200, selected=None):
+    connections = client_uploads.upload_connections(current_user.client_id)
     return render_template(
-        "portal/imports.html", client=current_user.client, error=error, selected=selected,
-        connections=client_uploads.upload_connections(current_user.client_id),
+        "portal/imports.html", client=current_user.client, error=error, selected=selected, connections=connections,
+        labels={c.id: client_uploads.source_label(c) for c in connections},
         imports=client_uploads.recent(current_user.client_id)), status
 
 
@@ -76,5 +77,6 @@ def _context(imp, error=None):
     headline, sentence = client_uploads.status_words(imp)
     dry = csv_import.dry_run_counts(imp.counts or {})
     return {"imp": imp, "error": error, "headline": headline, "sentence": sentence,
+            "source": client_uploads.source_label(imp.connection),
             "stalled": csv_import.is_stalled(imp), "progress": csv_import.progress(imp), "dry_counts": dry,
             "importable": csv_import.importable_rows(dry)}

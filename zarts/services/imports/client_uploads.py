@@ -5,7 +5,9 @@ from sqlalchemy import select
 
 from ...extensions import db
 from ...models import Connection, CsvImport, Provider
+from ...providers import definition
 from .. import DomainError
+from ..ingest import receipt
 from ..mapping import csv_columns
 from ..mapping.versions import effective_mapping
 from . import csv_import
@@ -20,6 +22,11 @@ def upload_connections(client_id):
             Connection.client_id == client_id, Provider.kind == "csv", Connection.client_upload.is_(True),
             Connection.lifecycle.not_in(("paused", "disconnected")))
         .order_by(Connection.name, Connection.id)))
+
+
+def source_label(connection):
+    """A connection as the client knows it: the provider's plain name ("Uploaded spreadsheet")."""
+    return (definition(connection.provider.key) or {}).get("plain_name") or connection.provider.name
 
 
 def recent(client_id, limit=20):
@@ -96,6 +103,8 @@ def status_words(imp):
         return "Importing", "Your rows are being added; this page updates by itself."
     if imp.status == "dry_run":
         return "Checked: ready to import", "Nothing has been saved yet. Look at the counts, then import."
+    if imp.status == "done" and receipt.lifecycle_mode(imp.connection.lifecycle) == "test":
+        return "Imported", "Your rows are in. Your team is still setting this source up: your cards show it once it is live."
     if imp.status == "done":
         return "Imported", "Your rows are in; your cards update within a few minutes."
     if imp.status == "failed":
