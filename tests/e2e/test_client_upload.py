@@ -47,3 +47,22 @@ def test_a_client_uploads_a_csv_checks_it_and_imports_it(page, live):
     page.context.clear_cookies()
     login(page, live, LOGINS[2]["email"], LOGINS[2]["password"])
     assert page.goto(live.url(f"/portal/imports/{import_id}")).status == 404
+
+
+def test_an_admin_upload_goes_to_its_column_mapping_and_a_bad_file_says_why(page, live):
+    login(page, live, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.goto(live.url("/admin/imports"))
+    page.set_input_files("input[name=file]", files=[{"name": "notes.pdf", "mimeType": "application/pdf",
+                                                      "buffer": b"%PDF-1.7 not a spreadsheet"}])
+    page.get_by_role("button", name="Upload and map columns").click()
+    expect(page.locator(".import-upload [role=alert]")).to_contain_text("This looks like a PDF document")
+    page.set_input_files("input[name=file]", files=[{"name": "leads-layout.csv", "mimeType": "text/csv",
+                                                      "buffer": b"id,email,created_at,source\nL-1,a@example.com,"
+                                                                b"2026-11-03,website\n"}])
+    page.get_by_role("button", name="Upload and map columns").click()
+    expect(page.get_by_role("heading", name="1. Map the columns")).to_be_visible()
+    assert "They are kept on each record as fields" in page.inner_text("#import-panel")
+    page.select_option("select[name=col-created]", "created_at")
+    page.get_by_role("button", name="Save mapping and run the dry run").click()
+    expect(page.get_by_role("heading", name="2. Dry run: what the import would do")).to_be_visible()
+    screenshot(page, "admin-import-dry-run")

@@ -1,9 +1,10 @@
-"""Portal pages: the signed-in client's cards, notes and incidents, nothing else."""
+"""Portal pages: the signed-in client's cards, notes, incidents and report (their uploads: imports.py)."""
 from flask import Blueprint, abort, g, render_template, request
 from flask_login import current_user
 
 from ..auth import client_required
 from ..errors import render_error
+from ..extensions import htmx
 from ..services import DomainError
 from ..services.imports import client_uploads
 from ..services.proof import portal
@@ -15,7 +16,8 @@ bp = Blueprint("portal", __name__)
 @client_required
 def require_client():
     """Every portal route is gated here, so a new route cannot forget the check."""
-    g.portal_uploads = bool(client_uploads.upload_connections(current_user.client_id))
+    if not htmx:  # the navigation's "Upload a file" link; partials (polls) have no navigation
+        g.portal_uploads = bool(client_uploads.upload_connections(current_user.client_id))
 
 
 def _page_context(client_id):

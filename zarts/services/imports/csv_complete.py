@@ -128,32 +128,29 @@ def note_body(counts):
 
 
 def _open_task(imp, connection, counts, now):
+    _task(imp, connection, now,
+          f"CSV import #{imp.id} on {connection.name}: {counts['failed']:,} row(s) need attention",
+          f"{imp.filename}: {counts['failed']:,} of {imp.total_rows:,} rows failed. "
+          f"Download the row errors from the import page (/admin/imports/{imp.id}), fix them and upload "
+          "the corrected rows.")
+
+
+def _task(imp, connection, now, title, detail):
+    """The owner's task about this import (one per import)."""
     open_key = f"csv_import:{imp.id}"
     if db.session.scalar(select(AdminTask.id).where(AdminTask.open_key == open_key)) is not None:
         return
-    db.session.add(AdminTask(
-        connection_id=connection.id, assignee_id=connection.owner_id, kind="csv_import", open_key=open_key,
-        status="open", created_at=now,
-        title=f"CSV import #{imp.id} on {connection.name}: {counts['failed']:,} row(s) need attention"[:255],
-        detail=(f"{imp.filename}: {counts['failed']:,} of {imp.total_rows:,} rows failed. "
-                f"Download the row errors from the import page (/admin/imports/{imp.id}), fix them and upload "
-                "the corrected rows."),
-    ))
+    db.session.add(AdminTask(connection_id=connection.id, assignee_id=connection.owner_id, kind="csv_import",
+                             open_key=open_key, status="open", created_at=now, title=title[:255], detail=detail))
 
 
 def hold_delivered(imp, reason):
     """A delivered file the saved column mapping cannot read waits (uploaded, with the reason) for the
     owner to map its columns; a task says so."""
-    connection, now = imp.connection, utcnow()
+    connection = imp.connection
     imp.status_reason = reason[:2000]
-    open_key = f"csv_import:{imp.id}"
-    if db.session.scalar(select(AdminTask.id).where(AdminTask.open_key == open_key)) is None:
-        db.session.add(AdminTask(
-            connection_id=connection.id, assignee_id=connection.owner_id, kind="csv_import", open_key=open_key,
-            status="open", created_at=now,
-            title=f"CSV file delivered to {connection.name} could not be imported"[:255],
-            detail=(f"{imp.filename} (import #{imp.id}) arrived by webhook, but the saved column mapping cannot "
-                    f"read it: {reason[:1000]}. Fix the mapping on the import page (/admin/imports/{imp.id}) "
-                    "and check the file (dry run), then import it."),
-        ))
+    _task(imp, connection, utcnow(), f"CSV file delivered to {connection.name} could not be imported",
+          f"{imp.filename} (import #{imp.id}) arrived by webhook, but the saved column mapping cannot read it: "
+          f"{reason[:1000]}. Fix the mapping on the import page (/admin/imports/{imp.id}) and check the file "
+          "(dry run), then import it.")
     db.session.commit()

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ...extensions import db
 from ...models import CsvImport
-from ..ingest import signatures, targets, webhook_limits
+from ..ingest import receipt, signatures, targets, webhook_limits
 from ..ingest.receipt import Receipt, Rejection
 from . import csv_import, csv_parse
 
@@ -46,7 +46,7 @@ def receive(provider_key, connection_key, headers, stream, content_length):
         raise Rejection(413, f"file larger than {limit} bytes", target.connection_id, counted=True)
     with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as spool:
         sha256 = _spool(stream, spool, limit, target.connection_id)
-        target = _verified(target, spool, headers)
+        target = receipt.verified(target, lambda t: _check(t, spool, headers))
         try:
             webhook_limits.hit(target.connection_id, target.rate_limit_per_minute)
         except webhook_limits.Throttled as exc:
@@ -83,23 +83,8 @@ def _spool(stream, spool, limit, connection_id):
     return digest.hexdigest()
 
 
-def _verified(target, spool, headers):
-    """Check the signature over the spooled body; on failure re-read the connection once (a secret just rotated)."""
-    try:
-        _check(target, spool, headers)
-        return target
-    except signatures.SignatureError as exc:
-        fresh = targets.lookup(target.provider_key, target.connection_key, fresh=True)
-        if fresh is None or fresh.valid_secrets() == target.valid_secrets():
-            raise Rejection(401, exc.reason, target.connection_id, counted=True) from exc
-    try:
-        _check(fresh, spool, headers)
-        return fresh
-    except signatures.SignatureError as exc:
-        raise Rejection(401, exc.reason, fresh.connection_id, counted=True) from exc
-
-
 def _check(target, spool, headers):
+    """Check the signature over the spooled body (read back in pieces); SignatureError when it fails."""
     verifier = signatures.Verifier(target.scheme, headers, target.valid_secrets())
     spool.seek(0)
     while chunk := spool.read(READ_BYTES):

@@ -77,16 +77,21 @@ def receive(provider_key, connection_key, headers, read_body, content_type, cont
 
 
 def _verified(target, body, headers):
-    """Verify the signature; on failure re-read the connection once in case its secret just changed."""
+    return verified(target, lambda t: signatures.verify(t.scheme, body, headers, t.valid_secrets()))
+
+
+def verified(target, check):
+    """The target whose secrets pass check(target) (which raises SignatureError); on failure the
+    connection is re-read once, in case its secret just changed. Rejection 401 when neither passes."""
     try:
-        signatures.verify(target.scheme, body, headers, target.valid_secrets())
+        check(target)
         return target
     except signatures.SignatureError as exc:
         fresh = targets.lookup(target.provider_key, target.connection_key, fresh=True)
         if fresh is None or fresh.valid_secrets() == target.valid_secrets():
             raise Rejection(401, exc.reason, target.connection_id, counted=True) from exc
     try:
-        signatures.verify(fresh.scheme, body, headers, fresh.valid_secrets())
+        check(fresh)
         return fresh
     except signatures.SignatureError as exc:
         raise Rejection(401, exc.reason, fresh.connection_id, counted=True) from exc
