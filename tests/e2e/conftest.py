@@ -121,6 +121,51 @@ def page(browser):
     assert [e for e in errors if "Failed to load resource" not in e] == []  # HTTP statuses are asserted by the tests
 
 
+@pytest.fixture(scope="session")
+def account_state(browser, live):
+    """account_state(email, password): the account's cookies, from one login per account per run,
+    so the login limits (10 a minute per address, 10 per account in 15 minutes) hold here too."""
+    states = {}
+
+    def state(email, password):
+        if email not in states:
+            context = browser.new_context()
+            login(context.new_page(), live, email, password)
+            states[email] = context.storage_state()
+            context.close()
+        return states[email]
+
+    return state
+
+
+@pytest.fixture
+def open_as(browser, account_state):
+    """open_as(email, password): a new page signed in as that account; script errors fail the test."""
+    contexts, errors = [], []
+
+    def do_open(email, password):
+        context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                      storage_state=account_state(email, password))
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        return page
+
+    yield do_open
+    for context in contexts:
+        context.close()
+    assert [e for e in errors if "Failed to load resource" not in e] == []
+
+
+def sign_in(page, live, account_state, email, password):
+    """As login(), from the run's one login per account (its cookies), landing where a login lands."""
+    page.context.clear_cookies()
+    page.context.add_cookies(account_state(email, password)["cookies"])
+    page.goto(live.url("/"))
+
+
 def login(page, live, email, password):
     """Log in through the form, as a person would."""
     page.goto(live.url("/login"))
@@ -145,4 +190,4 @@ def assert_not_reloaded(page):
     assert page.evaluate("window.__noReload") == "still here"
 
 
-__all__ = ["login", "screenshot", "no_reload_marker", "assert_not_reloaded", "shutil"]
+__all__ = ["login", "sign_in", "screenshot", "no_reload_marker", "assert_not_reloaded", "shutil"]

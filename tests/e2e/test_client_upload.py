@@ -2,7 +2,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import login, screenshot
+from tests.e2e.conftest import screenshot
 from zarts.extensions import db
 from zarts.models import CsvImport
 from zarts.services.setup.demo import ADMIN_EMAIL, LOGINS
@@ -16,8 +16,9 @@ EXPORT = ("id,email,name,stage,value,created\n"
           + "BK-41,not-an-email,Guest 41,new,90,2026-11-05\n").encode()
 
 
-def test_a_client_uploads_a_csv_checks_it_and_imports_it(page, live):
-    login(page, live, CLIENT_EMAIL, CLIENT_PASSWORD)
+def test_a_client_uploads_a_csv_checks_it_and_imports_it(open_as, live):
+    page = open_as(CLIENT_EMAIL, CLIENT_PASSWORD)
+    page.goto(live.url("/portal/"))
     page.get_by_role("link", name="Upload a file").click()
     expect(page.get_by_role("heading", name="Upload a file")).to_be_visible()
     page.set_input_files("input[name=file]", files=[
@@ -40,17 +41,15 @@ def test_a_client_uploads_a_csv_checks_it_and_imports_it(page, live):
         import_id, uploader = imp.id, imp.actor.display_name
 
     # The admin sees who uploaded it; another client never sees it.
-    page.context.clear_cookies()
-    login(page, live, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page = open_as(ADMIN_EMAIL, ADMIN_PASSWORD)
     page.goto(live.url("/admin/imports"))
     expect(page.locator("table.import-table")).to_contain_text(f"by {uploader}")
-    page.context.clear_cookies()
-    login(page, live, LOGINS[2]["email"], LOGINS[2]["password"])
+    page = open_as(LOGINS[2]["email"], LOGINS[2]["password"])
     assert page.goto(live.url(f"/portal/imports/{import_id}")).status == 404
 
 
-def test_an_admin_upload_goes_to_its_column_mapping_and_a_bad_file_says_why(page, live):
-    login(page, live, ADMIN_EMAIL, ADMIN_PASSWORD)
+def test_an_admin_upload_goes_to_its_column_mapping_and_a_bad_file_says_why(open_as, live):
+    page = open_as(ADMIN_EMAIL, ADMIN_PASSWORD)
     page.goto(live.url("/admin/imports"))
     page.set_input_files("input[name=file]", files=[{"name": "notes.pdf", "mimeType": "application/pdf",
                                                       "buffer": b"%PDF-1.7 not a spreadsheet"}])

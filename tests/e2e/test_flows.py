@@ -8,7 +8,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import assert_not_reloaded, login, no_reload_marker, screenshot
+from tests.e2e.conftest import assert_not_reloaded, no_reload_marker, screenshot, sign_in
 from zarts.extensions import db
 from zarts.models import Connection, WebhookEvent
 from zarts.providers import definition
@@ -43,7 +43,7 @@ def acme_stripe():
     return db.session.scalar(db.select(Connection).join(Connection.provider).filter_by(key="stripe"))
 
 
-def test_admin_retries_a_dead_letter_inline(page, live):
+def test_admin_retries_a_dead_letter_inline(page, live, account_state):
     with live.app.app_context():
         connection = acme_stripe()
         admin = connection.owner
@@ -62,7 +62,7 @@ def test_admin_retries_a_dead_letter_inline(page, live):
         versions.save_mapping(connection, good, admin, reason="e2e: mapping fixed")
         connection_id = connection.id
 
-    login(page, live, ADMIN_EMAIL, ADMIN_PASSWORD)
+    sign_in(page, live, account_state, ADMIN_EMAIL, ADMIN_PASSWORD)
     card = page.locator(f"#connection-{connection_id}")
     assert "dead" in card.inner_text().lower()
     screenshot(page, "health-board")
@@ -100,11 +100,11 @@ def stripe_post(url, body, secret):
         return response.status
 
 
-def test_connect_stripe_as_a_new_admin(page, live):
+def test_connect_stripe_as_a_new_admin(page, live, account_state):
     """Create with the secret Stripe issued, follow the guide, receive a signed delivery, review its
     counts, publish a metric, activate, and see the card as the client."""
     issued = "whsec_" + "".join(f"{b:02x}" for b in os.urandom(16))  # as Stripe's dashboard would show it
-    login(page, live, ADMIN_EMAIL, ADMIN_PASSWORD)
+    sign_in(page, live, account_state, ADMIN_EMAIL, ADMIN_PASSWORD)
     page.goto(live.url("/admin/connections/new"))
     page.select_option("select[name=provider]", "stripe")
     page.select_option("select[name=client]", "northwind-coffee")
@@ -154,18 +154,18 @@ def test_connect_stripe_as_a_new_admin(page, live):
     # ... and a live payment afterwards reaches the client's card (the test one never does).
     assert stripe_post(ingest_url, stripe_event("evt_e2e_live", 4200, livemode=True), issued) == 202
     page.context.clear_cookies()
-    login(page, live, LOGINS[2]["email"], LOGINS[2]["password"])
+    sign_in(page, live, account_state, LOGINS[2]["email"], LOGINS[2]["password"])
     card = page.locator("article.metric", has_text="Card takings")
     expect(card.locator(".value")).to_contain_text("42")
     assert "12.50" not in card.inner_text()
 
 
-def test_the_gate_shows_what_is_missing_and_keeps_activate_disabled(page, live):
+def test_the_gate_shows_what_is_missing_and_keeps_activate_disabled(page, live, account_state):
     with live.app.app_context():
         github = db.session.scalar(db.select(Connection).join(Connection.provider).filter_by(key="github"))
         assert github.lifecycle == "testing"  # the demo leaves it without a client story
         connection_id = github.id
-    login(page, live, ADMIN_EMAIL, ADMIN_PASSWORD)
+    sign_in(page, live, account_state, ADMIN_EMAIL, ADMIN_PASSWORD)
     page.goto(live.url(f"/admin/connections/{connection_id}"))
     lifecycle = page.locator("#lifecycle")
     assert "5. publish a metric" in lifecycle.inner_text()
@@ -173,12 +173,12 @@ def test_the_gate_shows_what_is_missing_and_keeps_activate_disabled(page, live):
     assert page.locator("#step-mapping").get_attribute("class") == "step step-done"
 
 
-def test_client_sees_the_card_and_it_updates_by_polling(page, live):
+def test_client_sees_the_card_and_it_updates_by_polling(page, live, account_state):
     with live.app.app_context():
         connection = acme_stripe()
         secret = _secret_of(connection)
         path = connection.ingest_path
-    login(page, live, CLIENT_EMAIL, CLIENT_PASSWORD)
+    sign_in(page, live, account_state, CLIENT_EMAIL, CLIENT_PASSWORD)
     card = page.locator("article.metric", has_text="Monthly revenue")
     text = card.inner_text()
     for part in ("Source", "Stripe", "Baseline", "900", "Next action", "Up to date"):
@@ -193,8 +193,8 @@ def test_client_sees_the_card_and_it_updates_by_polling(page, live):
     assert_not_reloaded(page)
 
 
-def test_a_client_cannot_reach_admin_pages(page, live):
-    login(page, live, CLIENT_EMAIL, CLIENT_PASSWORD)
+def test_a_client_cannot_reach_admin_pages(page, live, account_state):
+    sign_in(page, live, account_state, CLIENT_EMAIL, CLIENT_PASSWORD)
     for path in ("/admin/", "/admin/events", "/admin/connections"):
         response = page.goto(live.url(path))
         assert response.status == 403

@@ -4,7 +4,7 @@ import contextlib
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import login, screenshot
+from tests.e2e.conftest import screenshot
 from zarts.extensions import db
 from zarts.models import WebhookEvent
 from zarts.services.setup.demo import ADMIN_EMAIL, LOGINS
@@ -16,13 +16,9 @@ DESK, PHONE = {"width": 1366, "height": 900}, {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
-def signed_in(browser, live):
-    """The admin's cookies, from one login: the login limit (10 per account per 15 min) is real here too."""
-    context = browser.new_context()
-    login(context.new_page(), live, ADMIN_EMAIL, ADMIN_PASSWORD)
-    state = context.storage_state()
-    context.close()
-    return state
+def signed_in(account_state):
+    """The admin's cookies, from the run's one admin login (the login limits are real here too)."""
+    return account_state(ADMIN_EMAIL, ADMIN_PASSWORD)
 
 
 @contextlib.contextmanager

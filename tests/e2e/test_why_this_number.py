@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import login, screenshot
+from tests.e2e.conftest import screenshot, sign_in
 from zarts.extensions import db
 from zarts.models import PortalCard
 from zarts.services.setup.demo import ADMIN_EMAIL, LOGINS
@@ -19,9 +19,9 @@ def revenue_card(live):
         return card.id, card.metric_id, float(card.current_value)
 
 
-def test_a_client_reads_how_a_card_is_measured_and_prints_the_month(page, live):
+def test_a_client_reads_how_a_card_is_measured_and_prints_the_month(page, live, account_state):
     card_id, _, _ = revenue_card(live)
-    login(page, live, LOGINS[1]["email"], LOGINS[1]["password"])
+    sign_in(page, live, account_state, LOGINS[1]["email"], LOGINS[1]["password"])
     card = page.locator(f"#card-{card_id}")
     expect(card.locator("svg.spark polyline")).to_be_visible()  # the demo spans several months
     card.get_by_text("How we measure this").click()
@@ -39,9 +39,9 @@ def test_a_client_reads_how_a_card_is_measured_and_prints_the_month(page, live):
     page.emulate_media(media="screen")
 
 
-def test_an_admin_drills_down_from_a_card_to_its_events(page, live):
+def test_an_admin_drills_down_from_a_card_to_its_events(page, live, account_state):
     _, metric_id, value = revenue_card(live)
-    login(page, live, ADMIN_EMAIL, LOGINS[0]["password"])
+    sign_in(page, live, account_state, ADMIN_EMAIL, LOGINS[0]["password"])
     page.goto(live.url("/admin/metrics"))
     page.locator(f"#metric-{metric_id}").get_by_role("link", name="Why this number").click()
     expect(page.locator("#explain-card")).to_have_text(f"{value:,.2f}")
