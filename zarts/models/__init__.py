@@ -25,6 +25,7 @@ from .events import (
 from .health import REJECTIONS_KEPT, SIGNAL_KINDS, HealthSignal, RejectedDelivery
 from .imports import IMPORT_STATUSES, CsvImport, CsvImportChunk
 from .limits import RateLimitCounter
+from .notifications import DESTINATION_KINDS, NOTIFICATION_STATUSES, Notification, NotificationDestination
 from .operations import BULK_KINDS, BULK_STATUSES, BulkOperation
 from .outcomes import (
     AGGREGATIONS,
@@ -48,4 +49,5 @@ __all__ = [
     "BASELINE_MODES", "IMPORT_STATUSES", "CsvImport", "CsvImportChunk",
     "AdminTask", "Incident", "MetricDefinition", "PortalCard", "ReportNote", "utcnow",
     "SIGNAL_KINDS", "HealthSignal", "REJECTIONS_KEPT", "RejectedDelivery", "RateLimitCounter", "OPEN_SYNC_STATUSES", "SYNC_MODES", "SYNC_RUN_STATUSES", "SyncRun",
+    "DESTINATION_KINDS", "NOTIFICATION_STATUSES", "Notification", "NotificationDestination",
 ]

@@ -3,6 +3,7 @@ from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -19,6 +20,9 @@ class Client(db.Model):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The periodic email of the client's cards and new notes to its users (the admin can turn it off).
+    digest_enabled: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
+    digest_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     users: Mapped[list["User"]] = relationship(back_populates="client")
 
@@ -35,6 +39,7 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    digest_unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # one click, from the email
     # Part of every session and remember cookie (get_id); bumping it logs the user out everywhere.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 

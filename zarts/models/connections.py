@@ -58,6 +58,8 @@ class Connection(db.Model):
     auto_publish_notes: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     # CSV connections: the client's users may upload their own files in the portal.
     client_upload: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    alerts_snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    alerts_snooze_reason: Mapped[str | None] = mapped_column(String(500))
 
     # Fernet tokens; the previous secret stays valid until previous_secret_expires_at.
     secret_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
