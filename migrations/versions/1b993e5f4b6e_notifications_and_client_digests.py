@@ -58,6 +58,7 @@ def upgrade():
     sa.Column('group_key', sa.String(length=191), nullable=True),
     sa.Column('subject', sa.String(length=255), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('html', sa.Text(), nullable=True),
     sa.Column('link', sa.String(length=500), nullable=True),
     sa.Column('facts', sa.JSON(), nullable=False),
     sa.Column('count', sa.Integer(), nullable=False),

@@ -59,7 +59,8 @@ class Notification(db.Model):
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"))
     group_key: Mapped[str | None] = mapped_column(String(191))  # what a window groups: "dead_letters:7"
     subject: Mapped[str] = mapped_column(String(255))
-    body: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)  # plain text
+    html: Mapped[str | None] = mapped_column(Text)  # an email's HTML part (the digest)
     link: Mapped[str | None] = mapped_column(String(500))
     facts: Mapped[dict] = mapped_column(Json, default=dict)  # counts and reasons the message is made from
     count: Mapped[int] = mapped_column(Integer, default=1)
