@@ -25,7 +25,9 @@ def test_no_template_has_inline_script_handlers_or_styles():
     offenders = []
     for path in TEMPLATES.rglob("*.html"):
         text = path.read_text()
-        for pattern in (r"<script(?![^>]*\bsrc=)[^>]*>", r"\son[a-z]+\s*=", r"\sstyle\s*=", r"\|\s*safe\b", r"hx-on"):
+        email = path.parent.name == "notify"  # mail clients need inline styles; the preview frame has its own CSP
+        for pattern in (r"<script(?![^>]*\bsrc=)[^>]*>", r"\son[a-z]+\s*=", *(() if email else (r"\sstyle\s*=",)),
+                        r"\|\s*safe\b", r"hx-on"):
             offenders += [f"{path.name}: {m}" for m in re.findall(pattern, text)]
     assert offenders == []
 

@@ -23,6 +23,7 @@ def create_app(test_config=None):
     extensions.migrate.init_app(app, extensions.db, directory=_migrations_dir(app), render_as_batch=True, compare_type=True)
     extensions.htmx.init_app(app)
     extensions.csrf.init_app(app)
+    extensions.mail.init_app(app)
     auth.init_app(app)
     queues.init_app(app)
     errors.init_app(app)

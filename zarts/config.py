@@ -116,6 +116,24 @@ def load_config(instance_path, overrides=None):
         "SYNC_ALLOW_PRIVATE_ADDRESSES": _bool_env("SYNC_ALLOW_PRIVATE_ADDRESSES", False),
         # Raw webhook bodies of finished events are purged after this many days (0: kept forever).
         "RAW_RETENTION_DAYS": _int_env("RAW_RETENTION_DAYS", 30),
+        # Email (Flask-Mail): without MAIL_SERVER nothing is emailed and email notifications say so.
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
+        "MAIL_PORT": _int_env("MAIL_PORT", 25),
+        "MAIL_USE_TLS": _bool_env("MAIL_USE_TLS", False),
+        "MAIL_USE_SSL": _bool_env("MAIL_USE_SSL", False),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER") or "ZartsAlgo <alerts@zarts.localhost>",
+        "MAIL_TIMEOUT": _int_env("MAIL_TIMEOUT", 10),
+        # Notification webhooks on loopback, private, link-local or metadata addresses are refused unless set.
+        "NOTIFY_ALLOW_PRIVATE_ADDRESSES": _bool_env("NOTIFY_ALLOW_PRIVATE_ADDRESSES", False),
+        "NOTIFY_GROUP_WINDOW_MINUTES": _int_env("NOTIFY_GROUP_WINDOW_MINUTES", 15),
+        "NOTIFY_RATE_PER_HOUR": _int_env("NOTIFY_RATE_PER_HOUR", 30),
+        "NOTIFY_MAX_ATTEMPTS": _int_env("NOTIFY_MAX_ATTEMPTS", 4),
+        "NOTIFY_TESTING_TOO_LONG_DAYS": _int_env("NOTIFY_TESTING_TOO_LONG_DAYS", 14),
+        "DIGEST_EVERY_DAYS": _int_env("DIGEST_EVERY_DAYS", 7),
+        # Where links in emails point.
+        "PUBLIC_BASE_URL": (os.environ.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
     }
     settings.update(overrides)
     return settings

@@ -140,7 +140,9 @@ def test_the_sweep_covers_every_post_route(app, owned):
     assert "/login" in urls and "/logout" in urls and len([u for u in urls if u.startswith("/admin")]) >= 20
     posts = [rule for rule in app.url_map.iter_rules() if "POST" in rule.methods]
     assert {rule.rule for rule in posts if not rule.rule.startswith(POST_PREFIXES)} == {
-        "/webhooks/<provider_key>/<connection_key>"}  # the only exempt area, covered above
+        "/webhooks/<provider_key>/<connection_key>",  # exempt, covered above
+        "/unsubscribe/<token>",  # one click from a mail client: the signed token is the proof (tests/notify)
+        "/unsubscribe/<token>/undo"}  # a form with a CSRF token (tests/notify/test_digest.py)
 
 
 @pytest.mark.parametrize("role, area", [("admin", "/admin"), ("client", "/portal")])

@@ -22,6 +22,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 
+from aiosmtpd.controller import Controller
+
+from tests.notify.conftest import SMTPServer, free_port
+
 try:
     from playwright.sync_api import sync_playwright
 except ImportError:  # pragma: no cover - the dev requirements install it
@@ -41,6 +45,7 @@ class Live:
     base_url: str
     app: object
     log: Path
+    mail: object  # the local SMTP server the app sends to: .messages
 
     def url(self, path):
         return self.base_url + path
@@ -70,14 +75,19 @@ def _wait_until_up(url, process, log, seconds=60):
 def live(tmp_path_factory):
     """Migrate a fresh database, load the demo, serve it; stop the server afterwards."""
     tmp = tmp_path_factory.mktemp("e2e")
+    mail = SMTPServer()
+    smtp = Controller(mail, hostname="127.0.0.1", port=free_port(), server_hostname="localhost")
+    smtp.start()
+    port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
     env.update(DATABASE_URL=f"sqlite:///{tmp}/e2e.sqlite", SECRET_KEY="e2e-secret-key",
                ZARTS_SECRETS_KEY=Fernet.generate_key().decode(), PORTAL_POLL_SECONDS="2",
-               ZARTS_QUEUE_PREFIX=f"zarts-e2e-{os.getpid()}", ZARTS_ENV="development")
+               ZARTS_QUEUE_PREFIX=f"zarts-e2e-{os.getpid()}", ZARTS_ENV="development",
+               MAIL_SERVER="127.0.0.1", MAIL_PORT=str(smtp.port), NOTIFY_GROUP_WINDOW_MINUTES="0",
+               PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     for command in (["db", "upgrade"], ["zarts", "demo"]):
         subprocess.run(flask + command, env=env, cwd=ROOT, check=True, capture_output=True, timeout=120)
-    port = _free_port()
     log = tmp / "server.log"
     with open(log, "w") as out:
         server = subprocess.Popen(flask + ["run", "--host", "127.0.0.1", "--port", str(port), "--no-reload"],
@@ -90,8 +100,9 @@ def live(tmp_path_factory):
         app = create_app({"SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"], "SECRET_KEY": env["SECRET_KEY"],
                           "ZARTS_SECRETS_KEY": env["ZARTS_SECRETS_KEY"], "REDIS_URL": None,
                           "OUTBOX_SYNC": True, "EMBEDDED_SWEEPER": False})
-        yield Live(base, app, log)
+        yield Live(base, app, log, mail)
     finally:
+        smtp.stop()
         server.terminate()
         try:
             server.wait(timeout=10)

@@ -6,7 +6,7 @@ from sqlalchemy.orm import joinedload
 from wtforms import SelectChoice
 
 from ..extensions import db, htmx
-from ..models import Client, Connection, HealthChange, User
+from ..models import Client, Connection, HealthChange, User, utcnow
 from ..providers import definitions
 from ..services import DomainError
 from ..services.health import signals
@@ -103,7 +103,7 @@ def _detail_page(connection, new_secret=None, created=False):
         "admin/connection_detail.html", created=created, health_changes=health_changes,
         rejections=signals.last_rejections(connection.id),
         guide=guide.guide(connection, request.host_url),
-        manual_form=ManualUpdateForm(formdata=None),
+        manual_form=ManualUpdateForm(formdata=None), now=utcnow(),
         **{**secret_context(connection, new_secret), **lifecycle_context(connection), **checklist_context(connection)},
     )
 

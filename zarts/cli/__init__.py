@@ -1,8 +1,9 @@
 """The scripting contract: `flask --app wsgi zarts ...` commands that call the services.
 
-Each module adds its commands to the one `zarts` group (base): setup, accounts, events, imports, health, sync, proof.
+Each module adds its commands to the one `zarts` group (base): setup, accounts, events, imports, health, sync,
+proof, notify.
 """
-from . import accounts, events, health, imports, proof, setup, sync  # noqa: F401  (each adds its commands to the group)
+from . import accounts, events, health, imports, notify, proof, setup, sync  # noqa: F401  (each adds its commands)
 from .base import zarts
 
 

@@ -9,6 +9,7 @@ from flask import current_app
 
 from ..queues import queue_name, redis_connection
 from .normalize import end_abandoned_claims, refresh_cards, sweep
+from .notify import check_testing, queue_digests, send_notifications
 from .retention import purge_raw_bodies
 from .sync import check_health, schedule_syncs
 
@@ -17,6 +18,8 @@ HEALTH_INTERVAL_SECONDS = 60
 SYNC_SCHEDULE_INTERVAL_SECONDS = 30
 CARDS_INTERVAL_SECONDS = 15
 RETENTION_INTERVAL_SECONDS = 3600
+NOTIFY_INTERVAL_SECONDS = 15
+DIGEST_INTERVAL_SECONDS = 3600
 
 
 def start(app, interval=SWEEP_INTERVAL_SECONDS):
@@ -42,12 +45,15 @@ def _loop(app, interval):
 
 
 def _paced_tasks(app):
-    """Health check, sync scheduler, card catch-up and raw-body retention, each at its own pace; one
-    failing never stops the others."""
+    """Health check, sync scheduler, card catch-up, raw-body retention, notifications, digests and the
+    testing-too-long check, each at its own pace; one failing never stops the others."""
     for name, every, task in (("health", HEALTH_INTERVAL_SECONDS, check_health),
                               ("syncs", SYNC_SCHEDULE_INTERVAL_SECONDS, schedule_syncs),
                               ("cards", CARDS_INTERVAL_SECONDS, refresh_cards),
-                              ("retention", RETENTION_INTERVAL_SECONDS, purge_raw_bodies)):
+                              ("retention", RETENTION_INTERVAL_SECONDS, purge_raw_bodies),
+                              ("notifications", NOTIFY_INTERVAL_SECONDS, send_notifications),
+                              ("digests", DIGEST_INTERVAL_SECONDS, queue_digests),
+                              ("testing", DIGEST_INTERVAL_SECONDS, check_testing)):
         try:
             if _due(app, name, every):
                 task()

@@ -29,6 +29,7 @@ from ...models import (
     WebhookEvent,
     utcnow,
 )
+from ..notify import alerts
 from ..proof import outcomes
 from . import rules, signals
 
@@ -127,7 +128,7 @@ def _check_chunk(ids, now):
 def _write(verdict, now):
     """Store one verdict under a row lock, so concurrent checks record each change once."""
     table = Connection.__table__
-    row = db.session.execute(select(table.c.health, table.c.last_event_at, table.c.lifecycle)
+    row = db.session.execute(select(table.c.health, table.c.last_event_at, table.c.lifecycle, table.c.health_changed_at)
                              .where(table.c.id == verdict.connection_id).with_for_update()).first()
     if row is None:
         db.session.rollback()
@@ -143,6 +144,8 @@ def _write(verdict, now):
         values["last_event_at"] = verdict.last_event_at
     db.session.execute(update(table).where(table.c.id == verdict.connection_id).values(**values))
     connection = db.session.get(Connection, verdict.connection_id, populate_existing=True)
+    if verdict.health != row.health:  # in this transaction: the alert exists exactly when the change does
+        alerts.health_changed(connection, row.health, verdict.health, row.health_changed_at, now)
     if row.lifecycle in ALERTING:
         _sync_alerts(connection, now)
     elif connection.health not in BAD:

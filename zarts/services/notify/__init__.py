@@ -8,6 +8,7 @@ messages   the words of each alert: what happened, since when, the likely cause,
            never a payload value
 delivery   sending what is due (a job; in-process without Redis): retries with backoff, a
            per-destination rate limit, failing destinations marked, resend
+destinations  where alerts go (an admin's, a connection's, on-call), test sends, alert snooze, the log
 digest     the client's periodic email: their cards and new notes, from the portal's client-safe
            views; preview, per-client switch, one-click unsubscribe per user
 

@@ -9,5 +9,6 @@ sweeper    hand stranded events over again (the database is the truth, not the q
 replay     admin retry, replay, ignore and manual resolution of events
 manual     manual fallback: a hand-entered update lands like any normalized record
 
-May import: ingest (summaries, handoff), mapping, health (the after-batch check), proof (cards), audit.
+May import: ingest (summaries, handoff), mapping, health (the after-batch check), proof (cards), notify
+(alerts), audit.
 """

@@ -11,6 +11,7 @@ from sqlalchemy import update
 from ...extensions import db
 from ...models import AdminTask, SyncError, WebhookEvent, utcnow
 from .. import audit
+from ..notify import alerts
 
 BACKOFF_FACTOR = 4
 JITTER = 0.25
@@ -69,6 +70,8 @@ def dead_letter(event, reason, token, now=None):
         ))
     else:
         task.detail = f"Latest: event {event.id} ({event.event_type or 'unknown type'}): {reason[:500]}"
+    if event.mode == "live" and connection.lifecycle == "active":  # test data alerts nobody
+        alerts.dead_lettered(connection, now)
     return True
 
 

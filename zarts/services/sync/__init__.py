@@ -7,5 +7,5 @@ settings  a connector's configuration over its provider's defaults; the credenti
 runs      sync runs and their lease: one run per connection across processes and hosts
 preview   a test sync: one bounded page, what a real sync would make of it, nothing stored
 
-May import: pipeline, mapping, ingest (summaries, secrets), health, setup (lifecycle), audit.
+May import: pipeline, mapping, ingest (summaries, secrets), health, setup (lifecycle), notify (alerts), audit.
 """

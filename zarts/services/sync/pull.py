@@ -22,6 +22,7 @@ from ...models import Connection, RawEvent, SyncError, SyncRun, WebhookEvent, ut
 from ..health import checks, signals
 from ..ingest import receipt, secrets, summaries
 from ..ingest.handoff import hand_over
+from ..notify import alerts
 from ..pipeline import normalize
 from . import runs, settings
 from .source import Source, SourceError
@@ -257,6 +258,8 @@ def _failed(run, token, progress, kind, message, retry_at=None):
                              message=message[:2000], attempt=progress.retried + 1, transient=kind not in PERMANENT,
                              created_at=utcnow()))
     status = "throttled" if kind == "throttled" else "failed"
+    if kind == "throttled":
+        alerts.sync_throttled(db.session.get(Connection, run.connection_id), message, utcnow())
     runs.finish(run.id, token, status, {**progress.values(), "error": message[:2000], "error_kind": kind,
                                              "retry_at": retry_at})
 
