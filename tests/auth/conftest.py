@@ -7,9 +7,10 @@ from werkzeug.datastructures import MultiDict
 from tests.factories import deliver, make_client, make_connection, make_user
 from tests.portal.test_portal import card_of, charge, revenue_metric
 from zarts.extensions import db
-from zarts.models import AdminTask
+from zarts.models import AdminTask, Notification, utcnow
 from zarts.services.console import bulk, explorer
 from zarts.services.imports import csv_import
+from zarts.services.notify import destinations
 from zarts.services.proof import notes
 from zarts.services.setup.connections import CHECKLIST_STEPS
 
@@ -42,8 +43,13 @@ def owned(app, client):
     task = db.session.scalar(db.select(AdminTask).filter_by(connection_id=stripe.id))
     assert task is not None
     draft = notes.write_for_client(csv, "Leads file imported: 1 row")  # a draft note, waiting for review
+    destination, _ = destinations.add(admin, "email", "owner@agency.example", user=admin)
+    sent = Notification(kind="test", destination_id=destination.id, subject="Test", body="Test", facts={},
+                        status="sent", due_at=utcnow(), created_at=utcnow(), sent_at=utcnow())
+    db.session.add(sent)
     db.session.commit()
     ids = {"client_id": customer.id, "connection_id": stripe.id, "event_id": event_id, "metric_id": metric.id,
            "card_id": card_of(metric).id, "import_id": upload.id, "operation_id": operation.id,
-           "task_id": task.id, "note_id": draft.id, "step": CHECKLIST_STEPS[0][0]}
+           "task_id": task.id, "note_id": draft.id,
+           "destination_id": destination.id, "notification_id": sent.id, "step": CHECKLIST_STEPS[0][0]}
     return {"ids": ids, "cursor": cursor, "customer": customer, "admin": admin}

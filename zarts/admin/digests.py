@@ -12,10 +12,13 @@ EMAIL_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base
              "frame-ancestors 'self'; sandbox")
 
 
-@bp.route("/clients/<int:client_id>/digest", methods=["GET"])
+@bp.route("/clients/<int:client_id>/digest", methods=["GET", "POST"])
 def digest_preview(client_id):
-    """Whether the client's digest is on, when it last went, who gets it, and what it says now."""
+    """Whether the client's digest is on, when it last went, who gets it, and what it says now;
+    a POST turns it on or off."""
     client = _client_or_404(client_id)
+    if request.method == "POST":
+        return _switch(client)
     content = digest.build(client, utcnow())
     subject, text, _html = digest.render(client, None, content, alerts.base_url())
     subscribed, unsubscribed = digest.audience(client.id)
@@ -35,10 +38,8 @@ def digest_email(client_id):
     return response
 
 
-@bp.route("/clients/<int:client_id>/digest", methods=["POST"])
-def digest_switch(client_id):
+def _switch(client):
     """Turn the client's digest on (enabled=1) or off (enabled=0), audited."""
-    client = _client_or_404(client_id)
     enabled = request.form.get("enabled")
     if enabled not in ("0", "1"):
         abort(400)
