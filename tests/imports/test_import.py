@@ -210,7 +210,7 @@ def test_rows_the_mapping_ignores_are_counted_as_ignored(app, connection):
     mapping = dict(effective_mapping(connection))
     mapping["events"] = {k: v for k, v in mapping["events"].items() if k != "row"}
     mapping["event_types_ignored"] = ["row"]
-    save_mapping(connection, mapping, None)
+    save_mapping(connection, mapping, None, "rows are not wanted here")
     imp = import_file(connection, leads_file(2))
     assert imp.counts["ignored"] == 2 and imp.counts["created"] == 0
     drain()

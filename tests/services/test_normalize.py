@@ -226,16 +226,22 @@ def test_saving_a_mapping_validates_versions_and_audits(app, client):
     admin = connection.owner
     broken = {"version": 1, "events": {"charge.succeeded": {"object_type": "spaceship", "external_id": "id["}}}
     with pytest.raises(DomainError) as problem:
-        versions.save_mapping(connection, broken, admin)
+        versions.save_mapping(connection, broken, admin, "try")
     assert "charge.succeeded.object_type" in str(problem.value) and "invalid JMESPath" in str(problem.value)
     assert connection.mappings == []
     fixed = copy.deepcopy(connection.provider.default_mapping)
-    first = versions.save_mapping(connection, fixed, admin, reason="start from the default")
-    second = versions.save_mapping(connection, fixed, admin)
-    assert (first.version, second.version) == (1, 2)
+    with pytest.raises(DomainError, match="nothing changed: this is the Stripe default"):
+        versions.save_mapping(connection, fixed, admin, reason="start from the default")
+    fixed["events"]["charge.succeeded"]["fields"]["note"] = "data.object.description"
+    with pytest.raises(DomainError, match="say why the mapping changes"):
+        versions.save_mapping(connection, fixed, admin, reason="  ")
+    first = versions.save_mapping(connection, fixed, admin, reason="keep the description")
+    with pytest.raises(DomainError, match="nothing changed: this is version 1, already in force"):
+        versions.save_mapping(connection, fixed, admin, reason="again")
+    assert first.version == 1 and first.reason == "keep the description"
     assert versions.effective_mapping(connection) == fixed
     actions = db.session.scalars(db.select(AdminAction).filter_by(action="mapping.save")).all()
-    assert [a.after["version"] for a in actions] == [1, 2]
+    assert [a.after["version"] for a in actions] == [1]
 
 
 def test_manual_update_lands_as_a_normalized_record_and_is_audited(app, client):

@@ -54,7 +54,8 @@ def _act(event_id, name):
     reason = request.form.get("reason", "")
     error = None
     try:
-        service(event, current_user, reason, shown_status=request.form.get("shown_status"))
+        options = {"mapping": request.form.get("mapping", "current")} if name == "replay" else {}
+        service(event, current_user, reason, shown_status=request.form.get("shown_status"), **options)
     except DomainError as exc:
         db.session.rollback()
         error = str(exc)

@@ -110,7 +110,7 @@ class RotateForm(FlaskForm):
 
 class MappingForm(FlaskForm):
     mapping_json = TextAreaField("Mapping (JSON)", validators=[DataRequired()])
-    reason = StringField("Reason for the change", validators=[Optional(), Length(max=2000)])
+    reason = StringField("Why (kept with the version)", validators=[Optional(), Length(max=2000)])
     event_id = SelectField("Preview against", coerce=int, validate_choice=False, validators=[Optional()])
 
     def validate_mapping_json(self, field):

@@ -25,9 +25,9 @@ def _form(connection, formdata=None):
 
 
 def _editor(connection, form, **extra):
-    history = versions.versions(connection)
+    history = versions.history(connection)
     context = {"connection": connection, "form": form, "versions": history,
-               "in_force": history[0][0].version if history else None, **extra}
+               "in_force": history[0]["version"] if history else None, **extra}
     return render_template("admin/_mapping_editor.html" if htmx else "admin/mapping.html", **context)
 
 
@@ -46,6 +46,21 @@ def connection_mapping(connection_id):
             db.session.rollback()
             form.mapping_json.errors.extend(str(exc).split("; "))
     page = _editor(connection, form, saved=saved)
+    return htmx_response(page, trigger={"mapping-saved": connection.id} if saved else None)
+
+
+@bp.route("/connections/<int:connection_id>/mapping/restore", methods=["POST"])
+def connection_mapping_restore(connection_id):
+    """Put an earlier version back in force, as a new version (audited like any save)."""
+    connection = connection_or_404(connection_id)
+    saved = error = None
+    try:
+        saved = versions.restore(connection, request.form.get("version", type=int, default=-1), current_user,
+                                 request.form.get("reason", ""))
+    except DomainError as exc:
+        db.session.rollback()
+        error = str(exc)
+    page = _editor(connection, _form(connection), saved=saved, restore_error=error)
     return htmx_response(page, trigger={"mapping-saved": connection.id} if saved else None)
 
 

@@ -116,6 +116,7 @@ class ConnectionMapping(db.Model):
     connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id"))
     version: Mapped[int] = mapped_column(Integer)
     mapping: Mapped[dict] = mapped_column(Json)
+    reason: Mapped[str | None] = mapped_column(Text)  # why it was saved (required since versions have one)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

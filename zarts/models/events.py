@@ -48,6 +48,8 @@ class WebhookEvent(db.Model):
     # retry_scheduled: when the retry is due. queued: when the sweeper hands it over again if no
     # worker has taken it by then.
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A replay's choice of mapping version (0: the provider's default); None: the one in force.
+    mapping_version_pin: Mapped[int | None] = mapped_column(Integer)
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set with the claim, so a worker updates only the rows it claimed itself.
     claim_token: Mapped[str | None] = mapped_column(String(32))

@@ -28,14 +28,21 @@ def effective_mapping(connection):
 
 
 def save_mapping(connection, new_mapping, actor, reason=""):
-    """Store new_mapping as the connection's next version; invalid mappings raise a DomainError."""
+    """Store new_mapping as the connection's next version, saying why; DomainError when it is invalid,
+    has no reason, or is the mapping already in force (that is not a new version)."""
     problems = rules.validate(new_mapping)
     if problems:
         raise DomainError("; ".join(problems))
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("say why the mapping changes (the reason is kept with the version)")
     current = effective_mapping(connection)
     latest = max((m.version for m in connection.mappings), default=0)
+    if new_mapping == current:
+        shown = f"version {latest}" if latest else f"the {connection.provider.name} default"
+        raise DomainError(f"nothing changed: this is {shown}, already in force")
     saved = ConnectionMapping(connection_id=connection.id, version=latest + 1, mapping=new_mapping,
-                              created_by_id=getattr(actor, "id", None))
+                              reason=reason[:2000], created_by_id=getattr(actor, "id", None))
     db.session.add(saved)
     audit.record(actor, "mapping.save", "connection", connection.id, reason,
                  {"version": latest, "mapping": current}, {"version": latest + 1, "mapping": new_mapping})
@@ -43,12 +50,57 @@ def save_mapping(connection, new_mapping, actor, reason=""):
     return saved
 
 
+def restore(connection, version, actor, reason=""):
+    """Put an earlier version (0: the provider's default) back in force, as a new version; the new version."""
+    old = mapping_at(connection, version)
+    why = (reason or "").strip()
+    return save_mapping(connection, old, actor, f"restored version {version}" + (f": {why}" if why else ""))
+
+
+def mapping_at(connection, version):
+    """The mapping saved as this version (0: the provider's default); DomainError for an unknown one."""
+    if version == 0:
+        return connection.provider.default_mapping
+    found = db.session.scalar(db.select(ConnectionMapping.mapping).where(
+        ConnectionMapping.connection_id == connection.id, ConnectionMapping.version == version))
+    if found is None:
+        raise DomainError(f"connection {connection.id} has no mapping version {version}")
+    return found
+
+
+def version_at(connection_id, moment):
+    """The version in force at a moment (0: the provider's default then)."""
+    return db.session.scalar(db.select(db.func.max(ConnectionMapping.version)).where(
+        ConnectionMapping.connection_id == connection_id, ConnectionMapping.created_at <= moment)) or 0
+
+
 def versions(connection):
-    """Saved versions, newest first, as (ConnectionMapping, author email or None)."""
-    return db.session.execute(
-        db.select(ConnectionMapping, User.email).outerjoin(User, ConnectionMapping.created_by_id == User.id)
-        .where(ConnectionMapping.connection_id == connection.id).order_by(ConnectionMapping.version.desc())
-    ).all()
+    """Saved versions, newest first, as (ConnectionMapping, author's name, or None for the system)."""
+    return [(saved, author.display_name if author else None) for saved, author in db.session.execute(
+        db.select(ConnectionMapping, User).outerjoin(User, ConnectionMapping.created_by_id == User.id)
+        .where(ConnectionMapping.connection_id == connection.id).order_by(ConnectionMapping.version.desc()))]
+
+
+def history(connection):
+    """Saved versions, newest first, each with who (name), when, why and its changes from the one before:
+    [{"version", "author", "at", "reason", "changes": [(path, before, after)]}]."""
+    rows = versions(connection)
+    entries = []
+    for i, (saved, author) in enumerate(rows):
+        before = rows[i + 1][0].mapping if i + 1 < len(rows) else connection.provider.default_mapping
+        entries.append({"version": saved.version, "author": author, "at": saved.created_at,
+                        "reason": saved.reason, "changes": diff(before, saved.mapping)})
+    return entries
+
+
+def diff(before, after, path=""):
+    """What changed between two mappings, by path: [(path, value before or None, value after or None)]."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        changes = []
+        for key in sorted(set(before) | set(after), key=str):
+            changes += diff(before.get(key), after.get(key), f"{path}.{key}" if path else str(key))
+        return changes
+    return [] if before == after else [(path, before, after)]
 
 
 def preview_events(connection, limit=PREVIEW_CHOICES):

@@ -21,7 +21,7 @@ from ...extensions import db
 from ...models import Connection, RawEvent, WebhookEvent, utcnow
 from ..health import checks
 from ..mapping import rules
-from ..mapping.versions import effective_mapping
+from ..mapping.versions import effective_mapping, mapping_at
 from ..proof import outcomes
 from . import claims, failures, records
 
@@ -193,9 +193,11 @@ def plan_all(events):
     mappings = {}
     plans = []
     for event in events:
-        if event.connection_id not in mappings:
-            mappings[event.connection_id] = effective_mapping(event.connection)
-        plans.append(plan(event, bodies.get(event.id), mappings[event.connection_id]))
+        key = (event.connection_id, event.mapping_version_pin)  # a replay may ask for another version
+        if key not in mappings:
+            mappings[key] = (effective_mapping(event.connection) if event.mapping_version_pin is None
+                             else mapping_at(event.connection, event.mapping_version_pin))
+        plans.append(plan(event, bodies.get(event.id), mappings[key]))
     return plans
 
 

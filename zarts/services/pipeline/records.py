@@ -27,8 +27,8 @@ def upsert(pairs, now):
         if row is None:
             row = rows[key] = _new_row(event, record, now)
             outcome = "created"
-        else:
-            outcome = _update_row(row, record, now)
+        else:  # an event that made this record's state may restate it (a replay with another mapping)
+            outcome = _update_row(row, record, now, own=event.normalized_event_id == row.id)
         results[event.id] = (row, outcome)
         if outcome != "stale" and event.mode == "live":
             when = record.occurred_at or event.received_at
@@ -74,9 +74,12 @@ def _new_row(event, record, now):
     return row
 
 
-def _update_row(row, record, now):
+def _update_row(row, record, now, own=False):
     same = (row.fields, row.status, row.provider_status) == (record.fields, record.status, record.provider_status)
     outcome = ordering.outcome(record, row.occurred_at, row.provider_version, row.status, same)
+    if outcome == "stale" and own and ordering.compare_versions(
+            record, row.occurred_at, row.provider_version, row.status) == 0:
+        outcome = "updated"  # the same state of the object, mapped anew
     if outcome == "stale":
         return outcome
     row.occurred_at = record.occurred_at or row.occurred_at

@@ -5,6 +5,7 @@ from ...extensions import db
 from ...models import FINAL_STATUSES, RawEvent, WebhookEvent, utcnow
 from .. import DomainError, audit
 from ..ingest.handoff import hand_over
+from ..mapping import versions
 from . import failures, retention
 
 REPLAYABLE = ("normalized", "ignored", "dead_lettered", "retry_scheduled", "resolved_manually", "received", "queued")
@@ -26,10 +27,15 @@ def available_actions(event):
     return actions
 
 
-def replay(event_ids, actor=None, reason=""):
+MAPPING_CHOICES = ("current", "at_the_time")
+
+
+def replay(event_ids, actor=None, reason="", mapping="current"):
     """Normalize these events again from their raw bytes (e.g. after a mapping fix); returns the count.
 
-    A replay is a fresh start: attempts reset, history (sync errors, audit) kept.
+    mapping: "current" (the version in force), "at_the_time" (the version in force when each event was
+    last processed), or a version number (0: the provider's default). A replay is a fresh start:
+    attempts reset, history (sync errors, audit) kept.
     """
     events = list(db.session.scalars(select(WebhookEvent).where(WebhookEvent.id.in_(list(event_ids)))))
     purged = set(db.session.scalars(select(RawEvent.webhook_event_id).where(
@@ -38,17 +44,31 @@ def replay(event_ids, actor=None, reason=""):
               and e.id not in purged]
     replayed = []
     for event in events:
+        pin = _pin(event, mapping)
         before = {"status": event.status, "attempts": event.attempts}
         if _set(event, event.status, status="received", status_reason="replay requested", attempts=0,
-                next_attempt_at=None):
-            audit.record(actor, "event.replay", "event", event.id, reason, before, {"status": "received"})
+                next_attempt_at=None, mapping_version_pin=pin):
+            audit.record(actor, "event.replay", "event", event.id, reason, before,
+                         {"status": "received", "mapping_version": "current" if pin is None else pin})
             replayed.append(event.id)
     db.session.commit()
     hand_over(replayed)
     return len(replayed)
 
 
-def replay_event(event, actor=None, reason="", shown_status=None):
+def _pin(event, mapping):
+    """The mapping version a replay of this event uses (None: the one in force when it runs)."""
+    if mapping == "current":
+        return None
+    if mapping == "at_the_time":
+        return versions.version_at(event.connection_id, event.processed_at or event.received_at)
+    if isinstance(mapping, int) and not isinstance(mapping, bool):
+        versions.mapping_at(event.connection, mapping)  # DomainError for a version that does not exist
+        return mapping
+    raise DomainError(f"mapping: choose current, at_the_time or a version number, not {mapping!r}")
+
+
+def replay_event(event, actor=None, reason="", shown_status=None, mapping="current"):
     """Replay one event (see replay()); a DomainError when it cannot be replayed."""
     status = _shown(event, shown_status)
     if event.source in NOT_REPLAYABLE_SOURCES:
@@ -57,7 +77,7 @@ def replay_event(event, actor=None, reason="", shown_status=None):
         raise DomainError(f"an event that is {_words(status)} cannot be replayed")
     if (purged := retention.purged_at(event.id)) is not None:
         raise DomainError(f"its raw body was purged on {purged:%Y-%m-%d} (retention period): there is nothing to replay")
-    if not replay([event.id], actor, reason):
+    if not replay([event.id], actor, reason, mapping):
         raise _changed(event, status)
 
 
