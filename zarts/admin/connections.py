@@ -10,6 +10,7 @@ from ..models import Client, Connection, HealthChange, User, utcnow
 from ..providers import definitions
 from ..services import DomainError
 from ..services.health import signals
+from ..services.mapping import drift
 from ..services.setup import connections as connection_service
 from ..services.setup import gate, guide, lifecycle, onboarding
 from . import reveal
@@ -103,7 +104,7 @@ def _detail_page(connection, new_secret=None, created=False):
         "admin/connection_detail.html", created=created, health_changes=health_changes,
         rejections=signals.last_rejections(connection.id),
         guide=guide.guide(connection, request.host_url),
-        manual_form=ManualUpdateForm(formdata=None), now=utcnow(),
+        manual_form=ManualUpdateForm(formdata=None), now=utcnow(), drift_findings=drift.open_findings(connection.id),
         **{**secret_context(connection, new_secret), **lifecycle_context(connection), **checklist_context(connection)},
     )
 

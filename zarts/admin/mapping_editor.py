@@ -1,14 +1,16 @@
 """The mapping editor: edit a connection's mapping as JSON, preview it on a stored event, save a version."""
 import json
 
-from flask import render_template, request
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_htmx import make_response as htmx_response
 from flask_login import current_user
 from wtforms import SelectChoice
 
 from ..extensions import db, htmx
+from ..models import DriftFinding
 from ..services import DomainError
-from ..services.mapping import versions
+from ..services.health import checks
+from ..services.mapping import drift, versions
 from .blueprint import bp
 from .connections import connection_or_404
 from .forms import MappingForm
@@ -95,3 +97,17 @@ def _preview(connection, unmasked):
         return _editor(connection, form, previewed=True, result=result, error=error)
     body = render_template("admin/_mapping_preview.html", connection=connection, form=form, result=result, error=error)
     return htmx_response(body, trigger={"mapping-preview-unmasked": connection.id} if unmasked and result else None)
+
+
+@bp.route("/drift/<int:finding_id>/accept", methods=["POST"])
+def drift_accept(finding_id):
+    """The new shape is expected: close the finding and its task, and recompute the connection's health."""
+    finding = db.session.get(DriftFinding, finding_id) or abort(404)
+    try:
+        drift.accept(finding, current_user, request.form.get("reason", "").strip())
+        checks.check([finding.connection_id])
+        flash("Drift accepted: the new shape is expected.", "success")
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("admin.connection_detail", connection_id=finding.connection_id, _anchor="drift"))

@@ -38,6 +38,7 @@ from .outcomes import (
     PortalCard,
     ReportNote,
 )
+from .shapes import DRIFT_KINDS, DRIFT_STATUSES, DriftFinding, EventShape
 from .sync import OPEN_SYNC_STATUSES, SYNC_MODES, SYNC_RUN_STATUSES, SyncRun
 from .types import utcnow
 
@@ -50,4 +51,5 @@ __all__ = [
     "AdminTask", "Incident", "MetricDefinition", "PortalCard", "ReportNote", "utcnow",
     "SIGNAL_KINDS", "HealthSignal", "REJECTIONS_KEPT", "RejectedDelivery", "RateLimitCounter", "OPEN_SYNC_STATUSES", "SYNC_MODES", "SYNC_RUN_STATUSES", "SyncRun",
     "DESTINATION_KINDS", "NOTIFICATION_STATUSES", "Notification", "NotificationDestination",
+    "DRIFT_KINDS", "DRIFT_STATUSES", "DriftFinding", "EventShape",
 ]

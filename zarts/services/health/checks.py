@@ -29,6 +29,7 @@ from ...models import (
     WebhookEvent,
     utcnow,
 )
+from ..mapping import drift
 from ..notify import alerts
 from ..proof import outcomes
 from . import rules, signals
@@ -229,6 +230,8 @@ def _gather(connections, limits, now):
             records.connection_id.in_(ids), records.mode == "live", records.status == UNINSTALLED)
             .group_by(records.connection_id)):
         stats[cid].uninstalled_at = moment
+    for cid, summaries in drift.health_reasons(ids).items():
+        stats[cid].drift = summaries
     _sync_errors(stats, ids)
     return stats
 

@@ -64,6 +64,7 @@ class Stats:
     last_rejection_reason: str | None = None
     sync_error: tuple | None = None  # (error_kind, error) of the last finished sync run, if it failed
     uninstalled_at: datetime | None = None  # the provider said its side went away (e.g. Shopify app/uninstalled)
+    drift: list = field(default_factory=list)  # summaries of open schema drift findings
 
 
 def thresholds(stored):
@@ -181,6 +182,7 @@ def _degraded(stats, limits, now):
                      f"{span(limits['window_seconds'])}{last}")
     if stats.sync_error and stats.sync_error[0] not in PERMANENT_SYNC_ERRORS:
         found.append(f"The last sync did not finish: {stats.sync_error[1]}")
+    found += [f"Schema drift: {summary}" for summary in stats.drift]
     return found
 
 

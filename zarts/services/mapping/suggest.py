@@ -31,6 +31,9 @@ OBJECT_TYPE_BY_NAME = {  # pull requests, pushes and releases are "delivery" as 
     "pull_request": "delivery", "push": "delivery", "release": "delivery", "contact": "lead",
     "check_run": "record", "workflow_run": "record"}
 MAX_FIELDS, MAX_METRICS, MAX_ENUM_VALUES = 8, 3, 20
+JSON_TYPES = {type(None): "null", bool: "boolean", int: "integer", float: "number", str: "string", dict: "object",
+              list: "array"}
+SCALARS = {"string", "integer", "number", "boolean", "null"}
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,9 @@ def _collect(samples, max_depth=8, max_paths=2000):
             for segments, (types, present, examples) in seen.items()}
 
 
-def _walk(value, segments, seen, max_depth, max_paths, budget):
+def _walk(value, segments, seen, max_depth, max_paths, budget, hidden=False):
+    """Record value's children in seen; budget is a one-item list: the nodes this sample may still visit.
+    Values at or under a sensitive key (password, token, card...) are never kept as examples."""
     items = value.items() if isinstance(value, dict) else [(0, value[0])] if isinstance(value, list) and value else ()
     for key, child in items:
         if budget[0] <= 0:
@@ -81,23 +86,15 @@ def _walk(value, segments, seen, max_depth, max_paths, budget):
                 continue
             seen[path] = [set(), 0, []]
         entry = seen[path]
-        entry[0].add(_json_type(child))
-        if child is not None:
-            entry[1] += 1
+        entry[0].add(JSON_TYPES.get(type(child), type(child).__name__))
+        entry[1] += child is not None
+        secret = hidden or (isinstance(key, str) and _sensitive(key))
         example = child[:80] if isinstance(child, str) else child
-        if isinstance(child, (str, int, float)) and len(entry[2]) < 3 and not any(
+        if not secret and isinstance(child, (str, int, float)) and len(entry[2]) < 3 and not any(
                 type(e) is type(example) and e == example for e in entry[2]):
             entry[2].append(example)
         if isinstance(child, (dict, list)) and len(path) < max_depth:
-            _walk(child, path, seen, max_depth, max_paths, budget)
-
-
-def _json_type(value):
-    for kind, name in ((type(None), "null"), (bool, "boolean"), (int, "integer"), (float, "number"),
-                       (str, "string"), (dict, "object"), (list, "array")):
-        if isinstance(value, kind):
-            return name
-    return type(value).__name__
+            _walk(child, path, seen, max_depth, max_paths, budget, secret)
 
 
 def _path(segments):
@@ -129,6 +126,10 @@ def _values(samples, segments):
     return found
 
 
+def _count(stats):
+    return f"{stats.present} of {stats.total}"
+
+
 def _show(value):
     text = value if isinstance(value, str) else json.dumps(value)
     return text if len(text) <= 24 else text[:24] + "…"
@@ -141,21 +142,14 @@ class _Context:
     samples: list
     stats: dict
     names: tuple  # the event type's names: "charge", "orders", "order", "checkout.session", ...
-    obj: tuple = ()
+    obj: tuple = ()  # path segments of the object the event is about; () for the payload itself
     label: str = "the payload"
+    kind: str | None = None  # the object's name: "charge", "pull_request", ...
 
     def child(self, key, segments=None):
-        segments = self.obj if segments is None else segments
-        stats = self.stats.get((*segments, key))
+        """The stats of key under segments (default: the object); None when absent or sensitive."""
+        stats = self.stats.get((*(self.obj if segments is None else segments), key))
         return None if stats is None or _sensitive(key) else stats
-
-    def children(self, segments=None):
-        segments = self.obj if segments is None else segments
-        return [key for key in (s[-1] for s in self.stats if len(s) == len(segments) + 1 and s[:-1] == segments)
-                if isinstance(key, str) and not _sensitive(key)]
-
-    def count(self, stats):
-        return f"{stats.present} of {stats.total}"
 
 
 def suggest(event_type, samples):
@@ -173,26 +167,25 @@ def suggest(event_type, samples):
 
 
 def _object(ctx):
-    """Find the wrapped object (setting ctx.obj) and suggest its object_type."""
+    """Find the object the event is about (setting ctx.obj) and suggest its object_type."""
     best, why = (0, 0), "no object in the payload is named after the event type: the payload is the resource itself"
     for segments, stats in ctx.stats.items():
         if not (1 <= len(segments) <= 2 and stats.types == ("object",) and stats.present == stats.total
                 and all(isinstance(s, str) and not _sensitive(s) for s in segments)):
             continue
-        kinds = [kind for key in ("object", "type") for kind in _values(ctx.samples, (*segments, key)) if kind]
+        kinds = [k for key in ("object", "type") for k in _values(ctx.samples, (*segments, key)) if k]
         if kinds and all(isinstance(kind, str) and kind in ctx.names for kind in kinds):
-            kinds = set(kinds)
-            score, reason = 3, f"{stats.path} has {'/'.join(sorted(kinds))!r} as its kind, named in the event type"
+            kind, score = min(kinds), 3
+            reason = f"{stats.path} says it is {kind!r} (its object/type key), as the event type does"
         elif segments[-1] in ctx.names:
-            score, reason = 2, f"{stats.path} is named after the event type"
+            kind, score, reason = segments[-1], 2, f"{stats.path} is named after the event type"
         elif stats.path in ("data.object", "data") and ctx.child("id", segments):
-            score, reason = 1, f"{stats.path} is the usual envelope around the resource and has an id"
+            kind, score, reason = None, 1, f"{stats.path} is the usual envelope around the resource and has an id"
         else:
             continue
         if (score, len(segments)) > best:
-            best, why, ctx.obj, ctx.label = (score, len(segments)), reason, segments, stats.path
-    kinds = [k for k in _values(ctx.samples, (*ctx.obj, "object")) if isinstance(k, str)] if ctx.obj else []
-    for name in [*kinds, *(ctx.obj[-1:]), *ctx.names]:
+            best, why, ctx.obj, ctx.label, ctx.kind = (score, len(segments)), reason, segments, stats.path, kind
+    for name in [ctx.kind, *ctx.names]:
         object_type = OBJECT_TYPE_BY_NAME.get(name) or (name if name in rules.OBJECT_TYPES else None)
         if object_type:
             return Suggestion("object_type", object_type, f"{why}; {name!r} maps to the object type {object_type!r}")
@@ -203,7 +196,7 @@ def _external_id(ctx):
     stats = ctx.child("id")
     if stats and stats.present == stats.total and set(stats.types) <= {"string", "integer"}:
         distinct = len({repr(value) for value in _values(ctx.samples, (*ctx.obj, "id"))})
-        why = (f"an id-like {'/'.join(stats.types)} on {ctx.label}, present in every sample ({ctx.count(stats)}), "
+        why = (f"an id-like {'/'.join(stats.types)} on {ctx.label}, present in every sample ({_count(stats)}), "
                f"{distinct} distinct, e.g. {_show(stats.examples[0])}")
         envelope = ctx.child("id", ())
         if ctx.obj and envelope and envelope.examples:
@@ -216,15 +209,14 @@ def _external_id(ctx):
         stats = ctx.child(key, segments)
         if stats and stats.present == stats.total and set(stats.types) <= {"string", "integer"}:
             return Suggestion("external_id", stats.path, f"no id on {ctx.label}; {stats.path} is present in every "
-                                                         f"sample ({ctx.count(stats)}), e.g. {_show(stats.examples[0])}"
+                                                         f"sample ({_count(stats)}), e.g. {_show(stats.examples[0])}"
                                                          "; check that it names the object, not the delivery")
     return None  # a push, say: no id of its own, so the rule needs a composed key written by hand
 
 
 def _is_time(value):
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, (int, float)):
+    """Unix seconds or milliseconds, or an ISO-8601 date/datetime: what rules accept for occurred_at."""
+    if type(value) in (int, float):
         return 1e8 <= value < 1e14  # unix seconds or milliseconds after 1973
     try:
         return isinstance(value, str) and len(value) >= 10 and bool(datetime.fromisoformat(value.strip()))
@@ -234,7 +226,8 @@ def _is_time(value):
 
 def _occurred_at(ctx):
     """The object's update time, else its creation time, else the envelope's, else another *_at of the object."""
-    others = sorted(k for k in ctx.children() if k.endswith("_at") and k not in TIME_NAMES)
+    others = sorted(s[-1] for s in ctx.stats if s[:-1] == ctx.obj and str(s[-1]).endswith("_at")
+                    and s[-1] not in TIME_NAMES)
     passes = [(ctx.obj, TIME_NAMES, ctx.label), ((), TIME_NAMES, "the envelope"), (ctx.obj, others, ctx.label)]
     for segments, keys, where in passes if ctx.obj else passes[::2]:
         usable = [(key, ctx.child(key, segments)) for key in keys if ctx.child(key, segments) and all(
@@ -245,9 +238,9 @@ def _occurred_at(ctx):
         what = "update time" if key in VERSION_NAMES else "creation time" if "creat" in key else "a time"
         if first.present == first.total:
             return Suggestion("occurred_at", first.path, f"the {what} of {where} ({kind}), present in every sample "
-                                                         f"({ctx.count(first)}), e.g. {_show(first.examples[0])}")
+                                                         f"({_count(first)}), e.g. {_show(first.examples[0])}")
         return Suggestion("occurred_at", " || ".join(stats.path for _, stats in usable),
-                          f"no time on {where} is present in every sample ({first.path}: {ctx.count(first)}): "
+                          f"no time on {where} is present in every sample ({first.path}: {_count(first)}): "
                           "the first of these that is set")
     return None
 
@@ -257,7 +250,7 @@ def _version(ctx):
         stats = ctx.child(key)
         if stats and stats.present and set(stats.types) <= {"string", "integer", "null"}:
             return Suggestion("version", stats.path, f"{ctx.label}'s update time orders its events (present in "
-                                                     f"{ctx.count(stats)}): an older event never replaces a newer one")
+                                                     f"{_count(stats)}): an older event never replaces a newer one")
     return None
 
 
@@ -269,7 +262,7 @@ def _status(ctx):
         if values and len(values) <= MAX_ENUM_VALUES and all(isinstance(v, str) and ENUM.fullmatch(v) for v in values):
             where = ctx.label if segments == ctx.obj else "the envelope (the object has no status)"
             return Suggestion("status", stats.path, f"a short enum-like string on {where}, present in "
-                                                    f"{ctx.count(stats)}, {len(values)} distinct: "
+                                                    f"{_count(stats)}, {len(values)} distinct: "
                                                     f"{', '.join(sorted(values)[:5])}")
     return None
 
@@ -278,10 +271,9 @@ def _fields(ctx):
     found = []
     for key in FIELD_NAMES:
         stats = ctx.child(key)
-        if stats and stats.present and set(stats.types) <= {"string", "integer", "number", "boolean", "null"} \
-                and rules.FIELD_NAME.fullmatch(key) and len(found) < MAX_FIELDS:
+        if stats and stats.present and set(stats.types) <= SCALARS and len(found) < MAX_FIELDS:
             found.append(Suggestion(f"field:{key}", stats.path, f"a useful {'/'.join(stats.types)} on {ctx.label}, "
-                                                                f"present in {ctx.count(stats)}, "
+                                                                f"present in {_count(stats)}, "
                                                                 f"e.g. {_show(stats.examples[0])}"))
     return found
 
@@ -295,19 +287,18 @@ def _metrics(ctx):
     for key in MONEY_NAMES:
         stats = ctx.child(key)
         values = [v for v in _values(ctx.samples, (*ctx.obj, key)) if v is not None] if stats else []
-        if not values or len(found) >= MAX_METRICS or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) or isinstance(v, str) and DECIMAL.fullmatch(v)
-                for v in values):
+        if not values or not all(type(v) in (int, float) or isinstance(v, str) and DECIMAL.fullmatch(v)
+                                 for v in values):
             continue
         cents = all(type(v) is int for v in values) and all(code.islower() for code in codes)
         why = (f"a money amount on {ctx.label} with its currency beside it ({currency.path}, e.g. {codes[0]}), "
-               f"present in {ctx.count(stats)}, e.g. {_show(values[0])}; ")
+               f"present in {_count(stats)}, e.g. {_show(values[0])}; ")
         why += ("integers with a lower-case currency code are minor units (Stripe's convention): scale 0.01"
                 if cents else "a decimal amount in whole units: scale 1" if not all(type(v) is int for v in values)
                 else "integers with an upper-case currency code: taken as whole units (scale 1), check")
         found.append(Suggestion(f"metric:{key}", stats.path, why, {
             "unit": codes[0].upper(), "currency": currency.path, "scale": 0.01 if cents else 1, "period": "month"}))
-    return found
+    return found[:MAX_METRICS]
 
 
 def as_rule(suggestions):

@@ -20,7 +20,7 @@ from ...db_errors import is_conflict
 from ...extensions import db
 from ...models import Connection, RawEvent, WebhookEvent, utcnow
 from ..health import checks
-from ..mapping import rules
+from ..mapping import drift, rules, shapes
 from ..mapping.versions import effective_mapping, mapping_at
 from ..proof import outcomes
 from . import claims, failures, records
@@ -37,6 +37,7 @@ class Plan:
     record: rules.MappedRecord | None = None
     ignored: str | None = None
     error: tuple | None = None  # (stage, exception), permanent
+    payload: object = None  # the parsed body, for the paths index
 
 
 def process(event_ids):
@@ -71,21 +72,25 @@ def _normalize(claimed, token, counts, healths):
     stamps = {event.connection_id: event.connection.last_success_at for event in events}
     events = _drop_abandoned(events, counts, token)
     now = utcnow()
-    written, succeeded = _write_batch(events, counts, now, token) if len(events) > 1 else (False, set())
+    seen = {}  # event id -> (connection id, event type, payload): what the paths index learns from
+    written, succeeded = _write_batch(events, counts, now, token, seen) if len(events) > 1 else (False, set())
     if not written:  # whatever went wrong, each event gets its own try and its own record
         for event_id in [event.id for event in events]:
-            succeeded |= _write_alone(event_id, counts, now, token)
+            succeeded |= _write_alone(event_id, counts, now, token, seen)
+    if seen and current_app.config.get("PATHS_INDEX", True):
+        shapes.observe(list(seen.values()), now)
+        drift.check({connection_id for connection_id, _, _ in seen.values()}, now)
     recent = now - timedelta(seconds=SUCCESS_STAMP_SECONDS)
     _mark_success({cid for cid in succeeded if stamps.get(cid) is None or stamps[cid] < recent}, now)
 
 
-def _write_batch(events, counts, now, token):
+def _write_batch(events, counts, now, token, seen):
     """The whole batch in one transaction, tried again at once after a clash: (written, connection ids)."""
     ids = [event.id for event in events]
     for attempt in range(CONFLICT_TRIES):
         try:
             done = {}
-            succeeded = _write(plan_all(events), done, now, token)
+            succeeded = _write(_noted(plan_all(events), seen), done, now, token)
             db.session.commit()
             _add(counts, done)
             return True, succeeded
@@ -107,12 +112,12 @@ def _load(ids):
     ))
 
 
-def _write_alone(event_id, counts, now, token):
+def _write_alone(event_id, counts, now, token, seen):
     """Write one event in its own transaction; a database error here is transient. Its connection id on success."""
     for attempt in range(CONFLICT_TRIES):
         try:
             done = {}
-            succeeded = _write(plan_all([db.session.get(WebhookEvent, event_id)]), done, now, token)
+            succeeded = _write(_noted(plan_all([db.session.get(WebhookEvent, event_id)]), seen), done, now, token)
             db.session.commit()
             _add(counts, done)
             return succeeded
@@ -126,6 +131,14 @@ def _write_alone(event_id, counts, now, token):
                 counts["failed"] = counts.get("failed", 0) + 1
             db.session.commit()
             return set()
+
+
+def _noted(plans, seen):
+    """Note each parsed payload for the paths index (by event id: a retried batch notes it once)."""
+    for p in plans:
+        if p.payload is not None:
+            seen[p.event.id] = (p.event.connection_id, p.event.event_type, p.payload)
+    return plans
 
 
 def _held(plans, token):
@@ -210,14 +223,14 @@ def plan(event, body, active_mapping):
     except (ValueError, RecursionError) as exc:
         return Plan(event, error=("parse", exc))
     if rules.is_ignored(active_mapping, event.event_type):
-        return Plan(event, ignored=f"event type '{event.event_type}' is ignored by the mapping")
+        return Plan(event, ignored=f"event type '{event.event_type}' is ignored by the mapping", payload=payload)
     rule = rules.rule_for(active_mapping, event.event_type)
     if rule is None:
-        return Plan(event, ignored=f"no mapping for event type '{event.event_type}'")
+        return Plan(event, ignored=f"no mapping for event type '{event.event_type}'", payload=payload)
     try:
-        return Plan(event, record=rules.apply(rule, payload))
+        return Plan(event, record=rules.apply(rule, payload), payload=payload)
     except rules.MappingError as exc:
-        return Plan(event, error=("map", exc))
+        return Plan(event, error=("map", exc), payload=payload)
 
 
 def _write(plans, counts, now, token):
