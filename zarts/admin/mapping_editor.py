@@ -10,7 +10,7 @@ from ..extensions import db, htmx
 from ..models import DriftFinding
 from ..services import DomainError
 from ..services.health import checks
-from ..services.mapping import drift, versions
+from ..services.mapping import drift, shapes, studio, versions
 from .blueprint import bp
 from .connections import connection_or_404
 from .forms import MappingForm
@@ -28,8 +28,12 @@ def _form(connection, formdata=None):
 
 def _editor(connection, form, **extra):
     history = versions.history(connection)
+    indexed = dict(shapes.event_types(connection.id))
+    mapped = (versions.effective_mapping(connection).get("events") or {})
     context = {"connection": connection, "form": form, "versions": history,
-               "in_force": history[0]["version"] if history else None, **extra}
+               "in_force": history[0]["version"] if history else None,
+               "studio_types": sorted(set(indexed) | {t for t in mapped if t != "*"}), "indexed": indexed,
+               "studio_type": request.values.get("event_type") or next(iter(sorted(indexed)), ""), **extra}
     return render_template("admin/_mapping_editor.html" if htmx else "admin/mapping.html", **context)
 
 
@@ -111,3 +115,73 @@ def drift_accept(finding_id):
         db.session.rollback()
         flash(str(exc), "error")
     return redirect(url_for("admin.connection_detail", connection_id=finding.connection_id, _anchor="drift"))
+
+
+@bp.route("/connections/<int:connection_id>/mapping/paths")
+def connection_mapping_paths(connection_id):
+    """The field picker: the paths seen in this event type's deliveries, their types, presence and a
+    masked example, each with the targets it can be mapped into."""
+    connection = connection_or_404(connection_id)
+    event_type = request.args.get("event_type", "")
+    count, rows = shapes.paths_of(connection.id, event_type)
+    return render_template("admin/_mapping_paths.html", connection=connection, event_type=event_type, count=count,
+                           rows=rows, targets=studio.TARGETS)
+
+
+def _draft(connection):
+    """The draft in the editor's textarea (parsed), or a DomainError."""
+    try:
+        draft = json.loads(request.form.get("mapping_json", ""))
+    except (ValueError, RecursionError) as exc:
+        raise DomainError(f"the mapping in the editor is not valid JSON: {exc}") from None
+    if not isinstance(draft, dict):
+        raise DomainError("the mapping in the editor must be a JSON object")
+    return draft
+
+
+def _with_draft(connection, draft, **extra):
+    """The editor showing a changed draft (not saved)."""
+    form = _form(connection, request.form)
+    form.mapping_json.data = json.dumps(draft, indent=2, sort_keys=True)
+    return _editor(connection, form, drafted=True, **extra)
+
+
+@bp.route("/connections/<int:connection_id>/mapping/pick", methods=["POST"])
+def connection_mapping_pick(connection_id):
+    """Map a clicked path into the draft's rule for the event type (the JSON editor shows the result)."""
+    connection = connection_or_404(connection_id)
+    try:
+        draft = studio.pick(_draft(connection), request.form.get("event_type", ""), request.form.get("path", ""),
+                            request.form.get("target", ""), request.form.get("name") or None)
+    except DomainError as exc:
+        return _editor(connection, _form(connection, request.form), studio_error=str(exc))
+    return _with_draft(connection, draft, picked=(request.form.get("path"), request.form.get("target")))
+
+
+@bp.route("/connections/<int:connection_id>/mapping/suggest", methods=["POST"])
+def connection_mapping_suggest(connection_id):
+    """Put a rule suggested from the stored samples into the draft (kept if the type has one), with why."""
+    connection = connection_or_404(connection_id)
+    event_type = request.form.get("event_type", "")
+    try:
+        found, count = studio.suggestions(connection, event_type)
+        draft = studio.with_suggestion(_draft(connection), event_type, found)
+    except (DomainError, ValueError) as exc:
+        return _editor(connection, _form(connection, request.form), studio_error=str(exc))
+    return _with_draft(connection, draft, suggested=found, suggested_from=count)
+
+
+@bp.route("/connections/<int:connection_id>/mapping/preview-many", methods=["POST"])
+def connection_mapping_preview_many(connection_id):
+    """What the draft would do to the newest stored events of the type: created, updated, unchanged,
+    failed (why) or ignored. Nothing is written."""
+    connection = connection_or_404(connection_id)
+    event_type = request.form.get("event_type", "")
+    result = error = None
+    try:
+        result = studio.preview_many(connection, _draft(connection), event_type)
+    except DomainError as exc:
+        error = str(exc)
+    db.session.rollback()
+    return render_template("admin/_mapping_preview_many.html", result=result, error=error, event_type=event_type,
+                           outcomes=studio.OUTCOMES)

@@ -1,9 +1,9 @@
 """The scripting contract: `flask --app wsgi zarts ...` commands that call the services.
 
 Each module adds its commands to the one `zarts` group (base): setup, accounts, events, imports, health, sync,
-proof, notify.
+proof, notify, mapping.
 """
-from . import accounts, events, health, imports, notify, proof, setup, sync  # noqa: F401  (each adds its commands)
+from . import accounts, events, health, imports, mapping, notify, proof, setup, sync  # noqa: F401 (add commands)
 from .base import zarts
 
 
