@@ -161,7 +161,7 @@ def open_as(browser, account_state):
         page = context.new_page()
         page.set_default_timeout(15000)
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        page.on("console", lambda msg: errors.append(f"{msg.text} at {msg.location}") if msg.type == "error" else None)
         return page
 
     yield do_open
