@@ -42,6 +42,7 @@ def _test_config(url, redis_url=None):
         "RATELIMIT_ENABLED": False,
         "CARD_REFRESH_SECONDS": 0,  # cards follow every batch; test_portal covers the debounce  # tests log in hundreds of times from one address
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast in tests; production uses scrypt
+        "PATHS_INDEX_FLUSH_SECONDS": 0,  # the paths index follows every batch; bench/paths_index.py measures it
     }
 
 

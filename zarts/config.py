@@ -128,6 +128,7 @@ def load_config(instance_path, overrides=None):
         # Notification webhooks on loopback, private, link-local or metadata addresses are refused unless set.
         "NOTIFY_ALLOW_PRIVATE_ADDRESSES": _bool_env("NOTIFY_ALLOW_PRIVATE_ADDRESSES", False),
         "PATHS_INDEX": _bool_env("PATHS_INDEX", True),  # the mapping studio's paths index and drift checks
+        "PATHS_INDEX_FLUSH_SECONDS": _int_env("PATHS_INDEX_FLUSH_SECONDS", 10),  # how often a process writes it
         "NOTIFY_GROUP_WINDOW_MINUTES": _int_env("NOTIFY_GROUP_WINDOW_MINUTES", 15),
         "NOTIFY_RATE_PER_HOUR": _int_env("NOTIFY_RATE_PER_HOUR", 30),
         "NOTIFY_MAX_ATTEMPTS": _int_env("NOTIFY_MAX_ATTEMPTS", 4),

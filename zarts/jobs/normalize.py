@@ -1,6 +1,8 @@
 """RQ entry points for normalization and the sweeper; they take ids and call services."""
 from ..extensions import db
+from ..models import utcnow
 from ..services.ingest.handoff import BATCH_SIZE
+from ..services.mapping import shapes
 from ..services.pipeline import claims, normalize, sweeper
 from ..services.proof import outcomes
 from .context import app_context
@@ -16,6 +18,12 @@ def end_abandoned_claims():
     """End the claims this process's failed jobs left behind, once the database answers again."""
     with app_context():
         return claims.end_abandoned()
+
+
+def flush_paths_index():
+    """Write the shapes this process gathered for the paths index (and check them for drift)."""
+    with app_context():
+        shapes.flush(utcnow())
 
 
 def sweep():

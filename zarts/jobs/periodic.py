@@ -8,7 +8,7 @@ import time
 from flask import current_app
 
 from ..queues import queue_name, redis_connection
-from .normalize import end_abandoned_claims, refresh_cards, sweep
+from .normalize import end_abandoned_claims, flush_paths_index, refresh_cards, sweep
 from .notify import check_testing, queue_digests, send_notifications
 from .retention import purge_raw_bodies
 from .sync import check_health, schedule_syncs
@@ -36,6 +36,7 @@ def _loop(app, interval):
         with app.app_context():
             try:
                 end_abandoned_claims()  # this process's own: every worker's loop, not only the sweeping one
+                flush_paths_index()  # this process's gathered shapes, so a quiet stream is indexed too
                 if _my_turn(interval):
                     sweep()
             except Exception:  # keep sweeping whatever one round hit

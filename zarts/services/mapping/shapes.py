@@ -2,12 +2,17 @@
 how often it is present and a masked example; and, per path, how many indexed deliveries in a row
 have lacked it (what drift detection reads).
 
-Fed by the normalize batch after its commit, in a short transaction of its own (an index failure
-never costs an event). Each type is indexed fully for its first FULL_UNTIL deliveries, then one
-delivery in SAMPLE_EVERY per batch: the shape of a stream, not every copy of it.
+Fed by the normalize batches: each process gathers the shapes of what it normalized and writes
+them, with the drift check, at most every PATHS_INDEX_FLUSH_SECONDS in a short transaction of its
+own (an index failure never costs an event; a process that dies loses at most that much). It looks
+at every delivery of a type for its first FULL_UNTIL in this process, then one in SAMPLE_EVERY: the
+shape of a stream, not every copy of it (bench/paths_index.py measures the cost).
 """
 import hashlib
 import re
+import threading
+import time
+from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy import bindparam, insert, select, update
@@ -15,9 +20,10 @@ from sqlalchemy import bindparam, insert, select, update
 from ...extensions import db
 from ...models import EventShape
 from ..ingest import masking
+from . import drift
 
 MAX_DEPTH, MAX_PATHS, EXAMPLE_CHARS = 8, 300, 80
-FULL_UNTIL, SAMPLE_EVERY = 100, 10
+FULL_UNTIL, SAMPLE_EVERY, MAX_GATHERED = 20, 10, 200
 PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -60,32 +66,65 @@ def _example(value, masked):
     return masking.safe_text(value, EXAMPLE_CHARS)
 
 
+@dataclass
+class _Gathered:
+    """One process's shapes not written yet, per app."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    flats: dict = field(default_factory=dict)  # (connection id, event type) -> [flattened payloads]
+    looked_at: dict = field(default_factory=dict)  # (connection id, event type) -> deliveries seen here
+    flushed_at: float = 0.0
+
+
 def observe(items, now):
-    """Index a batch: items are (connection_id, event_type, payload) in arrival order. Commits; a
-    failure is logged and rolled back (the index catches up with the next batch)."""
-    groups = {}
-    for connection_id, event_type, payload in items:
-        if event_type and isinstance(payload, (dict, list)):
-            groups.setdefault((connection_id, event_type[:255]), []).append(payload)
-    if not groups:
-        return
+    """Gather a batch's shapes (items: (connection_id, event_type, payload) in arrival order) and write
+    what was gathered when it is time; a failure is logged and rolled back."""
+    state = current_app.extensions.setdefault("zarts_paths_index", _Gathered())
     needles = masking.needles_for(current_app.config["PAYLOAD_SENSITIVE_KEYS"])
+    with state.lock:
+        for connection_id, event_type, payload in items:
+            if not event_type or not isinstance(payload, (dict, list)):
+                continue
+            key = (connection_id, event_type[:255])
+            n = state.looked_at[key] = state.looked_at.get(key, 0) + 1
+            kept = state.flats.setdefault(key, [])
+            if (n <= FULL_UNTIL or n % SAMPLE_EVERY == 0) and len(kept) < MAX_GATHERED:
+                kept.append(flatten(payload, needles))
+        clock = time.monotonic()
+        if clock - state.flushed_at < current_app.config.get("PATHS_INDEX_FLUSH_SECONDS", 10):
+            return
+        gathered, state.flats, state.flushed_at = state.flats, {}, clock
+    write(gathered, now)
+
+
+def flush(now):
+    """Write what this process gathered, whatever the time (the periodic round calls it)."""
+    state = current_app.extensions.get("zarts_paths_index")
+    if state is None:
+        return
+    with state.lock:
+        gathered, state.flats, state.flushed_at = state.flats, {}, time.monotonic()
+    if gathered:
+        write(gathered, now)
+
+
+def write(gathered, now):
+    """Write gathered shapes ({(connection id, event type): [flattened payloads]}) and check for drift."""
     try:
-        for (connection_id, event_type), payloads in groups.items():
-            _observe_type(connection_id, event_type, payloads, needles, now)
+        for (connection_id, event_type), flats in gathered.items():
+            if flats:
+                _observe_type(connection_id, event_type, flats, now)
         db.session.commit()
+        drift.check({connection_id for connection_id, _ in gathered}, now)
     except Exception:
         db.session.rollback()
         current_app.logger.warning("paths index update failed", exc_info=True)
 
 
-def _observe_type(connection_id, event_type, payloads, needles, now):
+def _observe_type(connection_id, event_type, flats, now):
     rows = {row.path: row for row in db.session.scalars(select(EventShape).where(
         EventShape.connection_id == connection_id, EventShape.event_type == event_type))}
     root = rows.get("")
-    if root is not None and root.seen >= FULL_UNTIL:
-        payloads = payloads[::SAMPLE_EVERY] or payloads[:1]
-    flats = [flatten(p, needles) for p in payloads]
     count = len(flats)
     stats = {}  # path -> [present, types, example, last index present]
     for i, flat in enumerate(flats):

@@ -20,7 +20,7 @@ from ...db_errors import is_conflict
 from ...extensions import db
 from ...models import Connection, RawEvent, WebhookEvent, utcnow
 from ..health import checks
-from ..mapping import drift, rules, shapes
+from ..mapping import rules, shapes
 from ..mapping.versions import effective_mapping, mapping_at
 from ..proof import outcomes
 from . import claims, failures, records
@@ -79,7 +79,6 @@ def _normalize(claimed, token, counts, healths):
             succeeded |= _write_alone(event_id, counts, now, token, seen)
     if seen and current_app.config.get("PATHS_INDEX", True):
         shapes.observe(list(seen.values()), now)
-        drift.check({connection_id for connection_id, _, _ in seen.values()}, now)
     recent = now - timedelta(seconds=SUCCESS_STAMP_SECONDS)
     _mark_success({cid for cid in succeeded if stamps.get(cid) is None or stamps[cid] < recent}, now)
 
