@@ -7,7 +7,7 @@ from werkzeug.datastructures import MultiDict
 from tests.factories import deliver, make_client, make_connection, make_user
 from tests.portal.test_portal import card_of, charge, revenue_metric
 from zarts.extensions import db
-from zarts.models import AdminTask, Notification, utcnow
+from zarts.models import AdminTask, DriftFinding, Notification, utcnow
 from zarts.services.console import bulk, explorer
 from zarts.services.imports import csv_import
 from zarts.services.notify import destinations
@@ -47,9 +47,13 @@ def owned(app, client):
     sent = Notification(kind="test", destination_id=destination.id, subject="Test", body="Test", facts={},
                         status="sent", due_at=utcnow(), created_at=utcnow(), sent_at=utcnow())
     db.session.add(sent)
+    finding = DriftFinding(connection_id=stripe.id, event_type="charge.succeeded", kind="path_missing",
+                           path="data.object.amount", open_key="owned", summary="charge.succeeded lost an amount",
+                           detail={}, created_at=utcnow())
+    db.session.add(finding)
     db.session.commit()
     ids = {"client_id": customer.id, "connection_id": stripe.id, "event_id": event_id, "metric_id": metric.id,
            "card_id": card_of(metric).id, "import_id": upload.id, "operation_id": operation.id,
            "task_id": task.id, "note_id": draft.id,
-           "destination_id": destination.id, "notification_id": sent.id, "step": CHECKLIST_STEPS[0][0]}
+           "destination_id": destination.id, "notification_id": sent.id, "finding_id": finding.id, "step": CHECKLIST_STEPS[0][0]}
     return {"ids": ids, "cursor": cursor, "customer": customer, "admin": admin}
