@@ -247,3 +247,16 @@ def test_dead_letters_with_nowhere_to_go_are_one_logged_row_per_window(app, clie
         marked_dead_letter(client, connection, secret)
     [row] = log("dead_letters")
     assert (row.status, row.count) == ("not_sent", 3) and row.status_reason.startswith("not sent: no destination")
+
+
+def test_a_destination_added_within_a_window_gets_the_next_dead_letters(app, client, smtp_server):
+    connection, secret = live(cadence=None)
+    marked_dead_letter(client, connection, secret)  # nowhere to go yet: logged as not sent
+    email_to_owner(connection)
+    marked_dead_letter(client, connection, secret)
+    rows = log("dead_letters")
+    assert [(r.status, r.count, r.destination_id is not None) for r in rows] == [("not_sent", 1, False),
+                                                                              ("pending", 1, True)]
+    delivery.flush(utcnow() + timedelta(minutes=16))
+    assert [m.subject for m in smtp_server.messages if "dead-lettered" in m.subject] == [
+        f"[zarts] 1 event dead-lettered on {connection.display_name}"]

@@ -43,8 +43,12 @@ def destinations(connection):
     return found
 
 
+def _snoozed(connection, now):
+    return connection.alerts_snoozed_until is not None and connection.alerts_snoozed_until > now
+
+
 def _add(kind, connection, message, now, group_key=None, due_at=None, facts=None):
-    snoozed = connection.alerts_snoozed_until is not None and connection.alerts_snoozed_until > now
+    snoozed = _snoozed(connection, now)
     reason = (f"{SNOOZED} until {connection.alerts_snoozed_until:%Y-%m-%d %H:%M} UTC "
               f"({connection.alerts_snooze_reason or 'no reason given'})"[:500] if snoozed else None)
     targets = destinations(connection) or [None]
@@ -83,12 +87,16 @@ def sync_throttled(connection, reason, now):
 def _grouped(kind, connection, now, facts=None):
     key = f"{kind}:{connection.id}"
     table = Notification.__table__
-    # Rows of this window (pending, or logged as not sent: snoozed, nowhere to go) only count up.
-    joined = db.session.execute(update(table).where(
-        table.c.group_key == key, table.c.due_at > now,
-        (table.c.status == "pending") | ((table.c.status == "not_sent") & (
-            table.c.destination_id.is_(None) | table.c.status_reason.like(f"{SNOOZED}%"))))
-        .values(count=table.c.count + 1))
+    # This window's rows count up: those waiting to be sent, or, while the connection is snoozed or has
+    # nowhere to send, the one logged as not sent (a destination added meanwhile gets rows of its own).
+    if _snoozed(connection, now):
+        joining = (table.c.status == "not_sent") & table.c.status_reason.like(f"{SNOOZED}%")
+    elif not destinations(connection):
+        joining = (table.c.status == "not_sent") & table.c.destination_id.is_(None)
+    else:
+        joining = (table.c.status == "pending") & table.c.destination_id.is_not(None)
+    joined = db.session.execute(update(table).where(table.c.group_key == key, table.c.due_at > now, joining)
+                                .values(count=table.c.count + 1))
     if joined.rowcount:
         return
     minutes = window_minutes()
