@@ -10,6 +10,8 @@ database. A MappingError is permanent: retrying the same payload cannot help. Me
 the record's current state: the newest event for a record replaces them, never adds to them.
 A metric's unit is its "unit", unless its optional "currency" expression finds a three-letter
 currency code in the payload (Stripe's "usd", Shopify's "EUR"): then that code, upper-cased.
+A rule's optional "fields_from" finds an object whose keys become fields too (those the rule does
+not name itself; a CSV file's columns the mapping does not use arrive this way, as "extra").
 """
 import json
 import math
