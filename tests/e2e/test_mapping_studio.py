@@ -1,5 +1,6 @@
 """An admin maps a new event type by clicking paths seen in real deliveries, previews it and saves it."""
 import json
+import time
 import urllib.request
 import uuid
 
@@ -37,7 +38,12 @@ def test_an_admin_maps_a_new_event_type_by_clicking_paths(open_as, live):
     deliver_alerts(live, connection_id, path, secret)
 
     page = open_as(ADMIN_EMAIL, LOGINS[0]["password"])
-    page.goto(live.url(f"/admin/connections/{connection_id}/mapping"))
+    deadline = time.monotonic() + 45  # each process writes the paths index every 10 s and each periodic round
+    while True:
+        page.goto(live.url(f"/admin/connections/{connection_id}/mapping"))
+        if page.locator(f"#studio-event-type option[value={NEW_TYPE}]").count() or time.monotonic() > deadline:
+            break
+        time.sleep(2)
     page.select_option("#studio-event-type", NEW_TYPE)
     picker = page.locator("#mapping-paths")
     expect(picker).to_contain_text("alert.number")
