@@ -31,8 +31,9 @@ def _flask(env, *args):
     return out.stdout
 
 
-# The control: a thread-per-request server, as the README once deployed (gunicorn, 2 processes x 2 threads).
-THREADED = [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--worker-class", "gthread", "--threads", "2",
+# The control: a thread-per-request server as the README once deployed it (gunicorn gthread, 2 threads), in one
+# process: with two, a busy machine could hand every slow client to one process and leave the other's threads free.
+THREADED = [sys.executable, "-m", "gunicorn", "--workers", "1", "--worker-class", "gthread", "--threads", "2",
             "--log-level", "warning"]
 
 
