@@ -4,6 +4,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ...extensions import db
 from ...models import DESTINATION_KINDS, Connection, Notification, NotificationDestination, User, utcnow
@@ -132,7 +133,8 @@ def _snooze_state(connection):
 
 def recent(status=None, before_id=None, limit=100):
     """The notification log, newest first (keyset by id)."""
-    query = select(Notification).order_by(Notification.id.desc()).limit(limit)
+    query = (select(Notification).options(selectinload(Notification.destination))
+             .order_by(Notification.id.desc()).limit(limit))
     if status:
         query = query.where(Notification.status == status)
     if before_id:
